@@ -1,0 +1,143 @@
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import { Secret } from './secret';
+import { controlPlaneEnvSchema, dataPlaneEnvSchema, type SharedEnv } from './env.schema';
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+function parseEnv<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigValidationError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return result.data as z.infer<S>;
+}
+
+export interface ClusterConfig {
+  readonly name: string;
+  readonly url: Secret;
+}
+
+function parseClusters(env: SharedEnv): ClusterConfig[] {
+  const clusters: ClusterConfig[] = [{ name: 'main', url: new Secret(env.DATABASE_URL) }];
+  for (const pair of env.TENANT_CLUSTERS.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const separator = pair.indexOf('=');
+    const name = pair.slice(0, separator);
+    const url = pair.slice(separator + 1);
+    if (separator < 1 || !/^[a-z][a-z0-9_-]{0,30}$/.test(name) || !/^postgres(ql)?:\/\//.test(url)) {
+      throw new ConfigValidationError([
+        `TENANT_CLUSTERS: "${name || pair.slice(0, 20)}" must be name=postgres://... (name: a-z, 0-9, _ or -)`,
+      ]);
+    }
+    if (clusters.some((cluster) => cluster.name === name)) {
+      throw new ConfigValidationError([`TENANT_CLUSTERS: cluster "${name}" is defined twice`]);
+    }
+    clusters.push({ name, url: new Secret(url) });
+  }
+  if (!clusters.some((cluster) => cluster.name === env.DEFAULT_TENANT_CLUSTER)) {
+    throw new ConfigValidationError([
+      `DEFAULT_TENANT_CLUSTER: "${env.DEFAULT_TENANT_CLUSTER}" is not a configured cluster`,
+    ]);
+  }
+  return clusters;
+}
+
+function jwtSecret(env: SharedEnv, problems: string[]): Secret {
+  if (env.JWT_SECRET) return new Secret(env.JWT_SECRET);
+  if (env.NODE_ENV === 'production') problems.push('JWT_SECRET: required in production');
+  // Development only: tokens die with the process, which is what a laptop wants.
+  return new Secret(randomBytes(32).toString('hex'));
+}
+
+function commonConfig(env: SharedEnv, problems: string[]) {
+  return {
+    nodeEnv: env.NODE_ENV,
+    logLevel: env.LOG_LEVEL,
+    databaseUrl: new Secret(env.DATABASE_URL),
+    clusters: parseClusters(env),
+    defaultTenantCluster: env.DEFAULT_TENANT_CLUSTER,
+    pool: {
+      size: env.DATABASE_POOL_SIZE,
+      maxUses: env.DATABASE_CONNECTION_MAX_USES,
+      maxLifetimeSeconds: env.DATABASE_CONNECTION_MAX_LIFETIME_SECONDS,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    redisUrl: new Secret(env.REDIS_URL),
+    redisPrefix: env.REDIS_PREFIX,
+    platformDomain: env.PLATFORM_DOMAIN,
+    jwt: { secret: jwtSecret(env, problems), ttlSeconds: env.JWT_TTL_SECONDS },
+  };
+}
+
+export type CommonConfig = ReturnType<typeof commonConfig>;
+
+export interface ControlPlaneConfig extends CommonConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly adminToken: Secret;
+  /** True when the admin token was generated for this development process. */
+  readonly adminTokenGenerated: boolean;
+  readonly dataPlanePublicUrl: string;
+  readonly provisioning: { attempts: number; backoffMs: number; concurrency: number };
+  readonly inviteTtlHours: number;
+}
+
+export interface DataPlaneConfig extends CommonConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly trustedProxies: readonly string[];
+  readonly tenantCache: { size: number; ttlMs: number; unknownHostTtlMs: number };
+  readonly bodyLimit: string;
+}
+
+export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
+  const parsed = parseEnv(controlPlaneEnvSchema, env);
+  const problems: string[] = [];
+  const common = commonConfig(parsed, problems);
+  if (!parsed.PLATFORM_ADMIN_TOKEN && parsed.NODE_ENV === 'production') {
+    problems.push('PLATFORM_ADMIN_TOKEN: required in production (the bootstrap operator credential)');
+  }
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  const portSuffix = parsed.DATA_PLANE_PORT === 80 ? '' : `:${parsed.DATA_PLANE_PORT}`;
+  return {
+    ...common,
+    port: parsed.CONTROL_PLANE_PORT,
+    host: parsed.CONTROL_PLANE_HOST,
+    adminToken: new Secret(parsed.PLATFORM_ADMIN_TOKEN ?? randomBytes(24).toString('base64url')),
+    adminTokenGenerated: !parsed.PLATFORM_ADMIN_TOKEN,
+    dataPlanePublicUrl:
+      parsed.DATA_PLANE_PUBLIC_URL ?? `http://{slug}.${parsed.PLATFORM_DOMAIN}${portSuffix}`,
+    provisioning: {
+      attempts: parsed.PROVISIONING_ATTEMPTS,
+      backoffMs: parsed.PROVISIONING_BACKOFF_MS,
+      concurrency: parsed.WORKER_CONCURRENCY,
+    },
+    inviteTtlHours: parsed.INVITE_TTL_HOURS,
+  };
+}
+
+export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataPlaneConfig {
+  const parsed = parseEnv(dataPlaneEnvSchema, env);
+  const problems: string[] = [];
+  const common = commonConfig(parsed, problems);
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return {
+    ...common,
+    port: parsed.DATA_PLANE_PORT,
+    host: parsed.DATA_PLANE_HOST,
+    trustedProxies: parsed.TRUSTED_PROXIES.split(',').map((p) => p.trim()).filter(Boolean),
+    tenantCache: {
+      size: parsed.TENANT_CACHE_SIZE,
+      ttlMs: parsed.TENANT_CACHE_TTL_MS,
+      unknownHostTtlMs: parsed.UNKNOWN_HOST_CACHE_TTL_MS,
+    },
+    bodyLimit: parsed.BODY_LIMIT,
+  };
+}

@@ -1,0 +1,76 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const postgresUrl = z
+  .string()
+  .url()
+  .refine((value) => /^postgres(ql)?:$/.test(new URL(value).protocol), {
+    message: 'must be a postgres:// URL',
+  });
+
+const redisUrl = z
+  .string()
+  .url()
+  .refine((value) => /^rediss?:$/.test(new URL(value).protocol), {
+    message: 'must be a redis:// URL',
+  });
+
+const hostnameRule = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** Settings both apps read: where the registry lives, Redis, the platform's domain. */
+export const sharedEnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: postgresUrl.default('postgres://postgres@127.0.0.1:5432/tenancy'),
+  /**
+   * Extra PostgreSQL clusters that can hold tenant schemas, as `name=url` pairs separated by
+   * commas. The registry always lives on DATABASE_URL, which is also the cluster named `main`.
+   */
+  TENANT_CLUSTERS: z.string().default(''),
+  DEFAULT_TENANT_CLUSTER: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/).default('main'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
+  /** Recycle pooled connections: PostgreSQL backends cache every relation they touch, unbounded. */
+  DATABASE_CONNECTION_MAX_USES: z.coerce.number().int().min(1).default(5000),
+  DATABASE_CONNECTION_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(1).default(900),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  /** Prefix for every Redis key and channel, so two deployments (or test runs) can share a Redis. */
+  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]{1,64}$/).default('tenancy'),
+  PLATFORM_DOMAIN: z
+    .string()
+    .transform((value) => value.toLowerCase().replace(/\.$/, ''))
+    .refine((value) => hostnameRule.test(value), { message: 'must be a DNS hostname' })
+    .default('localhost'),
+  /** Signs data-plane access tokens. Generated per process in development when unset. */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
+});
+
+export type SharedEnv = z.infer<typeof sharedEnvSchema>;
+
+export const controlPlaneEnvSchema = sharedEnvSchema.extend({
+  CONTROL_PLANE_PORT: port.default(3001),
+  CONTROL_PLANE_HOST: z.string().default('0.0.0.0'),
+  PLATFORM_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  /** Public URL of the data plane used in invite links; derived from the platform domain if unset. */
+  DATA_PLANE_PUBLIC_URL: z.string().url().optional(),
+  DATA_PLANE_PORT: port.default(3000),
+  PROVISIONING_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+  PROVISIONING_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  INVITE_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+});
+
+export const dataPlaneEnvSchema = sharedEnvSchema.extend({
+  DATA_PLANE_PORT: port.default(3000),
+  DATA_PLANE_HOST: z.string().default('0.0.0.0'),
+  /** Proxies whose X-Forwarded-Host is believed. Empty: only the Host header selects a tenant. */
+  TRUSTED_PROXIES: z.string().default(''),
+  TENANT_CACHE_SIZE: z.coerce.number().int().min(1).default(50000),
+  TENANT_CACHE_TTL_MS: z.coerce.number().int().min(100).default(30000),
+  /** How long an unknown host is remembered, so a flood of bad hosts does not reach the registry. */
+  UNKNOWN_HOST_CACHE_TTL_MS: z.coerce.number().int().min(0).default(1000),
+  BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/).default('100kb'),
+});
+

@@ -1,0 +1,12 @@
+export { Secret } from './secret';
+export {
+  ConfigValidationError,
+  loadControlPlaneConfig,
+  loadDataPlaneConfig,
+  type ClusterConfig,
+  type CommonConfig,
+  type ControlPlaneConfig,
+  type DataPlaneConfig,
+} from './config.loader';
+export { COMMON_CONFIG, CONTROL_PLANE_CONFIG, DATA_PLANE_CONFIG } from './config.tokens';
+export { PlatformConfigModule } from './platform-config.module';

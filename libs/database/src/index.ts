@@ -1,0 +1,16 @@
+export { ClusterConnections, UnknownClusterError, type PoolSettings } from './cluster-connections';
+export { DatabaseModule, TEMPLATE_MIGRATIONS, type DatabaseModuleOptions } from './database.module';
+export { ensureDatabaseExists } from './ensure-database.util';
+export { PLATFORM_SCHEMA, migratePlatformSchema } from './platform-schema.migrator';
+export type { TemplateMigration, TemplateSeed } from './template-migration';
+export {
+  TEMPLATE_HISTORY_TABLE,
+  TenantSchemaMigrator,
+  type MigrationOutcome,
+  type MigratorSettings,
+} from './tenant-schema-migrator';
+export {
+  TenantTransactionRunner,
+  type TenantTransaction,
+  type TenantTransactionOptions,
+} from './tenant-transaction';

@@ -1,0 +1,222 @@
+import type { QueryRunner } from 'typeorm';
+import { quoteTenantSchema, type TenantRef } from '@platform/tenancy';
+import type { ClusterConnections } from './cluster-connections';
+import type { TemplateMigration } from './template-migration';
+
+export interface MigrationOutcome {
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly applied: readonly number[];
+}
+
+interface MigrationStep {
+  readonly version: number;
+  readonly direction: 'up' | 'down';
+  readonly migration: TemplateMigration;
+}
+
+export interface MigratorSettings {
+  readonly lockTimeoutMs: number;
+  readonly statementTimeoutMs: number;
+}
+
+/** The table inside every tenant schema that records which template migrations it has. */
+export const TEMPLATE_HISTORY_TABLE = 'template_migrations';
+
+/**
+ * Brings one tenant schema to a template version. Each tenant records its own history inside
+ * its schema (like django-tenants), so a schema moved or restored elsewhere keeps its truth.
+ *
+ * All transactional migrations of one call run in one transaction that holds a per-schema
+ * advisory lock, so a fleet run, a provisioning job and a second replica never migrate the same
+ * schema at once; whoever waits re-reads the history after getting the lock and finds nothing
+ * left to do.
+ */
+export class TenantSchemaMigrator {
+  private readonly byVersion: ReadonlyMap<number, TemplateMigration>;
+
+  constructor(
+    private readonly clusters: ClusterConnections,
+    private readonly migrations: readonly TemplateMigration[],
+    private readonly settings: MigratorSettings,
+  ) {
+    migrations.forEach((migration, index) => {
+      if (migration.version !== index + 1) {
+        throw new Error(
+          `Template migration ${migration.name} has version ${migration.version}, expected ${index + 1}`,
+        );
+      }
+    });
+    this.byVersion = new Map(migrations.map((migration) => [migration.version, migration]));
+  }
+
+  get latestVersion(): number {
+    return this.migrations.length;
+  }
+
+  async createSchema(tenant: TenantRef): Promise<void> {
+    await this.clusters
+      .dataSource(tenant.cluster)
+      .query(`CREATE SCHEMA IF NOT EXISTS ${quoteTenantSchema(tenant.schemaName)}`);
+  }
+
+  /** The schema's template version as its own history table says (0 when it has none). */
+  async currentVersion(tenant: TenantRef): Promise<number> {
+    const dataSource = this.clusters.dataSource(tenant.cluster);
+    const schema = quoteTenantSchema(tenant.schemaName);
+    const [table] = (await dataSource.query('SELECT to_regclass($1) IS NOT NULL AS present', [
+      `${schema}.${TEMPLATE_HISTORY_TABLE}`,
+    ])) as { present: boolean }[];
+    if (!table?.present) return 0;
+    const [row] = (await dataSource.query(
+      `SELECT coalesce(max(version), 0)::int AS version FROM ${schema}.${TEMPLATE_HISTORY_TABLE}`,
+    )) as { version: number }[];
+    return row?.version ?? 0;
+  }
+
+  /** Applies (or, for a lower target, reverts) migrations until the schema is at `target`. */
+  async migrate(tenant: TenantRef, target = this.latestVersion): Promise<MigrationOutcome> {
+    if (!Number.isInteger(target) || target < 0 || target > this.latestVersion) {
+      throw new Error(`Template version ${target} does not exist (latest is ${this.latestVersion})`);
+    }
+    const runner = this.clusters.dataSource(tenant.cluster).createQueryRunner();
+    await runner.connect();
+    try {
+      const applied: number[] = [];
+      let fromVersion: number | null = null;
+      // A non-transactional migration splits the work: batch, that migration alone, next batch.
+      for (;;) {
+        const batch = await this.runTransactionalBatch(runner, tenant, target);
+        fromVersion ??= batch.fromVersion;
+        applied.push(...batch.applied);
+        if (!batch.blockedBy) return { fromVersion, toVersion: target, applied };
+        if (await this.runOutsideTransaction(runner, tenant, batch.blockedBy)) {
+          applied.push(batch.blockedBy.version);
+        }
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async runTransactionalBatch(
+    runner: QueryRunner,
+    tenant: TenantRef,
+    target: number,
+  ): Promise<{ fromVersion: number; applied: number[]; blockedBy: MigrationStep | null }> {
+    await runner.startTransaction();
+    try {
+      await this.enterSchema(runner, tenant);
+      const fromVersion = await this.readVersion(runner);
+      const applied: number[] = [];
+      let blockedBy: MigrationStep | null = null;
+      for (const step of this.plan(fromVersion, target)) {
+        if (step.migration.transactional === false) {
+          blockedBy = step;
+          break;
+        }
+        await this.applyStep(runner, step);
+        applied.push(step.version);
+      }
+      await runner.commitTransaction();
+      return { fromVersion, applied, blockedBy };
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction();
+      throw error;
+    }
+  }
+
+  /**
+   * Migrations PostgreSQL refuses inside a transaction run with a session-level advisory lock
+   * and a session search_path, both undone before the connection goes back to the pool. This
+   * needs a direct connection to PostgreSQL, not PgBouncer in transaction mode.
+   */
+  private async runOutsideTransaction(
+    runner: QueryRunner,
+    tenant: TenantRef,
+    step: MigrationStep,
+  ): Promise<boolean> {
+    const lockKey = `tenant-migrate:${tenant.schemaName}`;
+    await runner.query(
+      `SELECT pg_advisory_lock(hashtextextended($1, 0)), set_config('search_path', $2, false)`,
+      [lockKey, quoteTenantSchema(tenant.schemaName)],
+    );
+    try {
+      const current = await this.readVersion(runner);
+      const stillNeeded =
+        step.direction === 'up' ? current === step.version - 1 : current === step.version;
+      if (stillNeeded) await this.applyStep(runner, step);
+      return stillNeeded;
+    } finally {
+      await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+      await runner.query('RESET search_path');
+    }
+  }
+
+  private plan(current: number, target: number): MigrationStep[] {
+    const steps: MigrationStep[] = [];
+    for (let version = current + 1; version <= target; version++) {
+      steps.push({ version, direction: 'up', migration: this.migrationAt(version) });
+    }
+    for (let version = current; version > target; version--) {
+      steps.push({ version, direction: 'down', migration: this.migrationAt(version) });
+    }
+    return steps;
+  }
+
+  private migrationAt(version: number): TemplateMigration {
+    const migration = this.byVersion.get(version);
+    if (!migration) {
+      throw new Error(`Schema is at template version ${version}, which this build does not know`);
+    }
+    return migration;
+  }
+
+  private async enterSchema(runner: QueryRunner, tenant: TenantRef): Promise<void> {
+    const schema = quoteTenantSchema(tenant.schemaName);
+    await runner.query(
+      `SELECT pg_advisory_xact_lock(hashtextextended($1, 0)),
+              set_config('search_path', $2, true),
+              set_config('lock_timeout', $3, true),
+              set_config('statement_timeout', $4, true)`,
+      [
+        `tenant-migrate:${tenant.schemaName}`,
+        schema,
+        `${this.settings.lockTimeoutMs}`,
+        `${this.settings.statementTimeoutMs}`,
+      ],
+    );
+    await runner.query(
+      `CREATE TABLE IF NOT EXISTS ${TEMPLATE_HISTORY_TABLE} (
+         version integer PRIMARY KEY,
+         name text NOT NULL,
+         applied_at timestamptz NOT NULL DEFAULT now(),
+         duration_ms integer NOT NULL
+       )`,
+    );
+  }
+
+  private async readVersion(runner: QueryRunner): Promise<number> {
+    const rows: { version: number }[] = await runner.query(
+      `SELECT coalesce(max(version), 0)::int AS version FROM ${TEMPLATE_HISTORY_TABLE}`,
+    );
+    return rows[0]?.version ?? 0;
+  }
+
+  private async applyStep(runner: QueryRunner, step: MigrationStep): Promise<void> {
+    const { migration } = step;
+    const started = Date.now();
+    if (step.direction === 'up') {
+      await migration.up(runner);
+      await runner.query(
+        `INSERT INTO ${TEMPLATE_HISTORY_TABLE} (version, name, duration_ms) VALUES ($1, $2, $3)`,
+        [migration.version, migration.name, Date.now() - started],
+      );
+    } else {
+      await migration.down(runner);
+      await runner.query(`DELETE FROM ${TEMPLATE_HISTORY_TABLE} WHERE version = $1`, [
+        migration.version,
+      ]);
+    }
+  }
+}

@@ -1,0 +1,23 @@
+export const TENANT_STATUSES = [
+  'provisioning',
+  'failed',
+  'active',
+  'suspended',
+  'deleting',
+  'deleted',
+] as const;
+export type TenantStatus = (typeof TENANT_STATUSES)[number];
+
+/** What a request or a job needs to know about the tenant it runs for: ids, never whole rows. */
+export interface TenantRef {
+  readonly id: string;
+  readonly slug: string;
+  readonly schemaName: string;
+  readonly cluster: string;
+}
+
+export interface ResolvedTenant extends TenantRef {
+  readonly name: string;
+  readonly plan: string;
+  readonly status: TenantStatus;
+}
