@@ -11,7 +11,7 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@platform/(config|tenancy|database|observability|tenant-events|testing)$': '<rootDir>/libs/$1/src',
+  '^@platform/(config|tenancy|database|observability|tenant-events|testing|http)$': '<rootDir>/libs/$1/src',
   '^@platform/migrations$': '<rootDir>/migrations',
   '^@platform/tenant-template$': '<rootDir>/tenant-template',
 };
@@ -24,7 +24,7 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/{apps,libs}/**/test/**/*.e2e-spec.ts'],
-      testTimeout: 120000,
+      setupFilesAfterEnv: ['<rootDir>/test/e2e-setup.ts'],
     },
   ],
 };

@@ -5,13 +5,13 @@ import { CreateLookups0003 } from './migrations/0003-create-lookups.migration';
 import { lookupsSeed } from './seeds/lookups.seed';
 
 /** In version order, gap-free: the migrator refuses anything else. */
-export const TEMPLATE_MIGRATIONS: readonly TemplateMigration[] = [
+export const TENANT_TEMPLATE_MIGRATIONS: readonly TemplateMigration[] = [
   new CreateUsers0001(),
   new CreateProjects0002(),
   new CreateLookups0003(),
 ];
 
-export const TEMPLATE_SEEDS: readonly TemplateSeed[] = [lookupsSeed];
+export const TENANT_TEMPLATE_SEEDS: readonly TemplateSeed[] = [lookupsSeed];
 
 export { COUNTRIES } from './seeds/countries.data';
 export { CURRENCIES } from './seeds/currencies.data';

@@ -26,6 +26,8 @@ export class UnknownClusterError extends Error {
  * PostgreSQL backend caches the catalog entries of every schema it touched, without limit.
  */
 export class ClusterConnections {
+  /** Readiness-check name: /health/ready reports every cluster under it. */
+  readonly name = 'postgres';
   private readonly dataSources = new Map<string, DataSource>();
 
   constructor(
@@ -69,6 +71,11 @@ export class ClusterConnections {
 
   pool(cluster: string): Pool {
     return (this.dataSource(cluster).driver as PostgresDriver).master as Pool;
+  }
+
+  /** Every configured cluster answers a trivial query. */
+  async check(): Promise<void> {
+    await Promise.all([...this.dataSources.values()].map((dataSource) => dataSource.query('SELECT 1')));
   }
 
   async close(): Promise<void> {

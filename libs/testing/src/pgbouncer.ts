@@ -231,7 +231,8 @@ async function failIfDaemonDied(paths: Paths): Promise<void> {
   // Anchored on the log level: upstream login errors also contain "FATAL" inside a WARNING line.
   if (!/\] FATAL /.test(log)) return;
   const tail = await logTail(paths);
-  if (log.includes('Address already in use')) throw new PortInUseError(tail);
+  if (log.includes('Address already in use'))
+    throw new PortInUseError(`pgbouncer could not bind its port\n${tail}`);
   throw new Error(`pgbouncer died during startup\n${tail}`);
 }
 

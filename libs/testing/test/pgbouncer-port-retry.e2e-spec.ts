@@ -3,6 +3,10 @@ import { Client } from 'pg';
 import { freePort } from '../src/free-port';
 import { startPgBouncer, type PgBouncerHandle } from '../src/pgbouncer';
 
+// jest ignores `testTimeout` inside a project entry, so the 5 s default applies; startPgBouncer
+// alone may wait 10 s before reporting a useful error.
+jest.setTimeout(30_000);
+
 // Simulates losing the race between freePort() and pgbouncer's bind: the first port handed out
 // is already taken by another listener.
 jest.mock('../src/free-port', () => {
@@ -12,7 +16,8 @@ jest.mock('../src/free-port', () => {
 
 function listen(port: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createServer();
+    // Hang up at once: server.close() would otherwise wait for the readiness probe's socket.
+    const server = createServer((socket) => socket.destroy());
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve(server));
   });

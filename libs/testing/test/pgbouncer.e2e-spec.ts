@@ -6,6 +6,10 @@ import {
   type TestDatabase,
 } from '../src';
 
+// jest ignores `testTimeout` inside a project entry, so the 5 s default applies; startPgBouncer
+// alone may wait 10 s before reporting a useful error.
+jest.setTimeout(30_000);
+
 const LEAKED = 'leaked_schema';
 
 async function connect(url: string): Promise<Client> {

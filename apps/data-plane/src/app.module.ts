@@ -1,0 +1,49 @@
+import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { DATA_PLANE_CONFIG, PlatformConfigModule, type DataPlaneConfig } from '@platform/config';
+import { ClusterConnections, DatabaseModule } from '@platform/database';
+import { ObservabilityModule, READINESS_CHECKS } from '@platform/observability';
+import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
+import { TenantEvents, TenantEventsModule } from '@platform/tenant-events';
+import { AuthModule } from './auth/auth.module';
+import { DataPlaneExceptionFilter } from './errors/data-plane-exception.filter';
+import { LookupsController } from './lookups/lookups.controller';
+import { ProjectsModule } from './projects/projects.module';
+import { TenantProfileController } from './tenant-profile/tenant-profile.controller';
+import { TenantResolutionMiddleware } from './tenant-resolution/tenant-resolution.middleware';
+import { TenantResolutionModule } from './tenant-resolution/tenant-resolution.module';
+
+@Module({})
+export class DataPlaneModule implements NestModule {
+  static forRoot(config: DataPlaneConfig): DynamicModule {
+    return {
+      module: DataPlaneModule,
+      imports: [
+        PlatformConfigModule.forRoot(DATA_PLANE_CONFIG, config),
+        DatabaseModule.forRoot({
+          applicationName: 'data-plane',
+          templateMigrations: TENANT_TEMPLATE_MIGRATIONS,
+        }),
+        TenantEventsModule,
+        ObservabilityModule.forRoot({
+          service: 'data-plane',
+          readinessChecks: {
+            provide: READINESS_CHECKS,
+            inject: [ClusterConnections, TenantEvents],
+            useFactory: (clusters: ClusterConnections, events: TenantEvents) => [clusters, events],
+          },
+        }),
+        TenantResolutionModule,
+        AuthModule,
+        ProjectsModule,
+      ],
+      controllers: [TenantProfileController, LookupsController],
+      providers: [{ provide: APP_FILTER, useClass: DataPlaneExceptionFilter }],
+    };
+  }
+
+  configure(consumer: MiddlewareConsumer): void {
+    // Everything under /api is a tenant's; health, metrics and docs belong to the replica.
+    consumer.apply(TenantResolutionMiddleware).forRoutes('api/*path');
+  }
+}

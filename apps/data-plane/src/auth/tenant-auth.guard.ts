@@ -1,0 +1,24 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
+import { AccessTokenService } from './access-token.service';
+import type { AuthenticatedRequest } from './tenant-user';
+
+@Injectable()
+export class TenantAuthGuard implements CanActivate {
+  constructor(private readonly tokens: AccessTokenService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const header = request.headers.authorization ?? '';
+    const match = /^Bearer ([A-Za-z0-9._-]{10,4096})$/.exec(header);
+    const user = match ? await this.tokens.verify(match[1]!) : null;
+    if (!user) {
+      throw new DataPlaneException(
+        DataPlaneErrorCode.Unauthenticated,
+        'A valid access token for this tenant is required',
+      );
+    }
+    request.user = user;
+    return true;
+  }
+}

@@ -1,0 +1,28 @@
+import { Body, Controller, Get, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { TenantAuthGuard } from '../auth/tenant-auth.guard';
+import { CurrentUser, type TenantUser } from '../auth/tenant-user';
+import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
+import { CreateProjectDto, ListProjectsQuery, type ProjectView } from './project.dto';
+import { ProjectsRepository } from './projects.repository';
+
+@ApiTags('projects')
+@ApiBearerAuth()
+@UseGuards(TenantAuthGuard)
+@Controller('api/projects')
+export class ProjectsController {
+  constructor(private readonly projects: ProjectsRepository) {}
+
+  @Get()
+  async list(@Query() query: ListProjectsQuery): Promise<{ items: ProjectView[] }> {
+    return { items: await this.projects.list(query.limit, query.offset) };
+  }
+
+  @Post()
+  create(@Body() body: CreateProjectDto, @CurrentUser() user: TenantUser): Promise<ProjectView> {
+    if (user.role === 'viewer') {
+      throw new DataPlaneException(DataPlaneErrorCode.Forbidden, 'Viewers cannot create projects');
+    }
+    return this.projects.create(body.name, body.description ?? '', user.id);
+  }
+}

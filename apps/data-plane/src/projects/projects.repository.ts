@@ -1,0 +1,32 @@
+import { Injectable } from '@nestjs/common';
+import { TenantTransactionRunner } from '@platform/database';
+import type { ProjectView } from './project.dto';
+
+const COLUMNS = `id, name, description, created_by AS "createdBy", created_at AS "createdAt"`;
+
+/** Projects of the current tenant. Table names are unqualified: search_path picks the schema. */
+@Injectable()
+export class ProjectsRepository {
+  constructor(private readonly database: TenantTransactionRunner) {}
+
+  list(limit: number, offset: number): Promise<ProjectView[]> {
+    return this.database.run(
+      (tx) =>
+        tx.query<ProjectView>(
+          `SELECT ${COLUMNS} FROM projects ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
+          [limit, offset],
+        ),
+      { readOnly: true },
+    );
+  }
+
+  async create(name: string, description: string, createdBy: string): Promise<ProjectView> {
+    const [project] = await this.database.run((tx) =>
+      tx.query<ProjectView>(
+        `INSERT INTO projects (name, description, created_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+        [name, description, createdBy],
+      ),
+    );
+    return project!;
+  }
+}

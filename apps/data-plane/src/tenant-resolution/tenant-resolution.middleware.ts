@@ -1,0 +1,86 @@
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import { TenantContext, type ResolvedTenant } from '@platform/tenancy';
+import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
+import { TenantResolver } from './tenant-resolver.service';
+
+/** Seconds a client is told to wait while a tenant is still being provisioned. */
+const PROVISIONING_RETRY_AFTER_SECONDS = 5;
+
+export interface TenantRequest extends Request {
+  tenant?: ResolvedTenant;
+}
+
+/**
+ * Sets the tenant context once per request, from the Host header only (or X-Forwarded-Host when
+ * the peer is a configured trusted proxy). Everything downstream reads the context; nothing
+ * re-derives the tenant from the request.
+ */
+@Injectable()
+export class TenantResolutionMiddleware implements NestMiddleware {
+  private readonly trustedProxies: ReadonlySet<string>;
+
+  constructor(
+    private readonly resolver: TenantResolver,
+    @Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig,
+  ) {
+    this.trustedProxies = new Set(config.trustedProxies);
+  }
+
+  use(request: TenantRequest, _response: Response, next: NextFunction): void {
+    this.resolver.resolve(this.hostOf(request)).then(
+      (tenant) => {
+        const admitted = admit(tenant);
+        request.tenant = admitted;
+        TenantContext.run(
+          {
+            id: admitted.id,
+            slug: admitted.slug,
+            schemaName: admitted.schemaName,
+            cluster: admitted.cluster,
+          },
+          next,
+        );
+      },
+      (error: unknown) => next(error),
+    );
+  }
+
+  private hostOf(request: Request): string | undefined {
+    const peer = request.socket.remoteAddress ?? '';
+    const forwarded = request.headers['x-forwarded-host'];
+    if (typeof forwarded === 'string' && this.trustedProxies.has(peer)) {
+      return forwarded.split(',')[0];
+    }
+    return request.headers.host;
+  }
+}
+
+function admit(tenant: ResolvedTenant | null): ResolvedTenant {
+  if (!tenant) throw new DataPlaneException(DataPlaneErrorCode.UnknownTenant, 'No tenant is served at this host');
+  switch (tenant.status) {
+    case 'active':
+      return tenant;
+    case 'suspended':
+      throw new DataPlaneException(DataPlaneErrorCode.TenantSuspended, 'This tenant is suspended');
+    case 'provisioning':
+      throw new DataPlaneException(
+        DataPlaneErrorCode.TenantNotReady,
+        'This tenant is still being set up',
+        PROVISIONING_RETRY_AFTER_SECONDS,
+      );
+    case 'failed':
+      throw new DataPlaneException(
+        DataPlaneErrorCode.TenantUnavailable,
+        'This tenant could not be set up; the operators have been told',
+      );
+    case 'deleting':
+    case 'deleted':
+      throw new DataPlaneException(DataPlaneErrorCode.UnknownTenant, 'No tenant is served at this host');
+    default: {
+      const unhandled: never = tenant.status;
+      throw new Error(`Unhandled tenant status ${String(unhandled)}`);
+    }
+  }
+}

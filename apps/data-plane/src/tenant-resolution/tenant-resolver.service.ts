@@ -1,0 +1,63 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import { normalizeHostname, type ResolvedTenant } from '@platform/tenancy';
+import { TenantEvents, type TenantEvent } from '@platform/tenant-events';
+import { TenantDirectory } from './tenant-directory';
+import { TenantHostCache } from './tenant-host-cache';
+
+/**
+ * Host → tenant. Starts from the registry and fails closed: a host that does not normalise, or
+ * that the registry does not know, selects no tenant at all — better a 404 than another
+ * tenant's data. Answers are cached per replica and dropped when any replica changes the tenant
+ * (Redis pub/sub), with a TTL as the backstop for a lost message.
+ */
+@Injectable()
+export class TenantResolver implements OnModuleInit {
+  private readonly logger = new Logger(TenantResolver.name);
+  private readonly cache: TenantHostCache;
+  /** Concurrent misses for one hostname share a single registry query. */
+  private readonly inFlight = new Map<string, Promise<ResolvedTenant | null>>();
+
+  constructor(
+    private readonly directory: TenantDirectory,
+    private readonly events: TenantEvents,
+    @Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig,
+  ) {
+    this.cache = new TenantHostCache(config.tenantCache);
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.events.subscribe((event) => this.onTenantEvent(event));
+  }
+
+  async resolve(rawHost: string | undefined): Promise<ResolvedTenant | null> {
+    const hostname = normalizeHostname(rawHost);
+    if (!hostname) return null;
+    const cached = this.cache.get(hostname);
+    if (cached) return cached.tenant;
+    const pending = this.inFlight.get(hostname);
+    if (pending) return pending;
+    const lookup = this.lookUp(hostname).finally(() => this.inFlight.delete(hostname));
+    this.inFlight.set(hostname, lookup);
+    return lookup;
+  }
+
+  get cachedHosts(): number {
+    return this.cache.size;
+  }
+
+  private async lookUp(hostname: string): Promise<ResolvedTenant | null> {
+    const tenant = await this.directory.findByHostname(hostname);
+    this.cache.remember(hostname, tenant);
+    return tenant;
+  }
+
+  private onTenantEvent(event: TenantEvent): void {
+    if (event.type === 'resync') {
+      this.cache.clear();
+      return;
+    }
+    this.logger.debug({ tenantId: event.tenantId }, 'tenant changed; dropping cached hosts');
+    this.cache.forgetTenant(event.tenantId, event.hostnames);
+  }
+}

@@ -1,0 +1,12 @@
+/** The one shape every 4xx/5xx body has on both apps: a stable code and a sentence for people. */
+export interface ErrorBody {
+  readonly error: string;
+  readonly message: string;
+  readonly details?: readonly FieldProblem[];
+}
+
+export interface FieldProblem {
+  readonly field: string;
+  readonly rule: string;
+  readonly message: string;
+}

@@ -1,0 +1,22 @@
+import type { INestApplication } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { jsonBodyParser } from './json-body.middleware';
+import { strictValidationPipe } from './validation.pipe';
+
+/** What both apps set on their HTTP server, in one place so they cannot drift apart. */
+export function applyHttpDefaults(app: NestExpressApplication, bodyLimit: string): void {
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  // Forwarded headers are judged by the apps themselves against their trusted-proxy list.
+  app.set('trust proxy', false);
+  app.use(jsonBodyParser(bodyLimit));
+  app.useGlobalPipes(strictValidationPipe());
+  app.enableShutdownHooks();
+}
+
+export async function listenOn(app: INestApplication, port: number, host: string): Promise<number> {
+  await app.listen(port, host);
+  const address = app.getHttpServer().address() as { port: number } | string | null;
+  return typeof address === 'object' && address ? address.port : port;
+}

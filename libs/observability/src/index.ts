@@ -1,0 +1,3 @@
+export { ObservabilityModule, type ObservabilityOptions } from './observability.module';
+export { MetricsRegistry } from './metrics.registry';
+export { READINESS_CHECKS, type ReadinessCheck } from './readiness-check';

@@ -1,0 +1,3 @@
+export { TenantEvents, type TenantEventsSettings } from './tenant-events';
+export { TenantEventsModule } from './tenant-events.module';
+export type { ResyncEvent, TenantChangedEvent, TenantEvent } from './tenant-change.event';
