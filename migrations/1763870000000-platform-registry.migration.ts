@@ -37,6 +37,8 @@ export class PlatformRegistry1763870000000 implements MigrationInterface {
         tenant_id uuid NOT NULL REFERENCES platform.tenants (id),
         hostname text NOT NULL,
         kind text NOT NULL CHECK (kind IN ('subdomain', 'custom')),
+        -- Only active domains select a tenant; custom ones wait for ownership verification.
+        status text NOT NULL CHECK (status IN ('active', 'pending_verification')),
         created_at timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT tenant_domains_hostname_key UNIQUE (hostname)
       )`);

@@ -2,14 +2,15 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataPlaneConfig } from '@platform/config';
-import { migratePlatformSchema } from '@platform/database';
 import { applyHttpDefaults } from '@platform/http';
-import { PLATFORM_MIGRATIONS } from '@platform/migrations';
 import { DataPlaneModule } from './app.module';
 
-/** Builds the data plane (used by main.ts, the e2e tests and the benchmark alike). */
+/**
+ * Builds the data plane (used by main.ts, the e2e tests and the benchmark alike). It does not
+ * migrate the registry: the control plane and worker do, and the data plane may sit behind
+ * PgBouncer in transaction mode, where a migration's session lock would mean nothing.
+ */
 export async function createDataPlaneApp(config: DataPlaneConfig): Promise<NestExpressApplication> {
-  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
   const app = await NestFactory.create<NestExpressApplication>(DataPlaneModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,

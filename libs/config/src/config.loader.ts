@@ -85,7 +85,7 @@ export interface ControlPlaneConfig extends CommonConfig {
   /** True when the admin token was generated for this development process. */
   readonly adminTokenGenerated: boolean;
   readonly dataPlanePublicUrl: string;
-  readonly provisioning: { attempts: number; backoffMs: number; concurrency: number };
+  readonly provisioning: { attempts: number; backoffMs: number };
   readonly inviteTtlHours: number;
 }
 
@@ -117,7 +117,6 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     provisioning: {
       attempts: parsed.PROVISIONING_ATTEMPTS,
       backoffMs: parsed.PROVISIONING_BACKOFF_MS,
-      concurrency: parsed.WORKER_CONCURRENCY,
     },
     inviteTtlHours: parsed.INVITE_TTL_HOURS,
   };

@@ -58,7 +58,6 @@ export const controlPlaneEnvSchema = sharedEnvSchema.extend({
   DATA_PLANE_PORT: port.default(3000),
   PROVISIONING_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
   PROVISIONING_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
-  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   INVITE_TTL_HOURS: z.coerce.number().int().min(1).default(72),
 });
 

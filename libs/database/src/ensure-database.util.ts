@@ -1,7 +1,8 @@
 import { Client } from 'pg';
 
 const DATABASE_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/;
-const DUPLICATE_DATABASE = '42P04';
+// Two processes creating it at once: one sees 42P04, or 23505 from the catalog's unique index.
+const ALREADY_CREATED = new Set(['42P04', '23505']);
 
 /** Creates the database named in `url` when it is missing (the SPEC's "created if missing"). */
 export async function ensureDatabaseExists(url: string): Promise<void> {
@@ -18,8 +19,7 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
     const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (found.rowCount === 0) {
       await client.query(`CREATE DATABASE "${name}"`).catch((error: { code?: string }) => {
-        // Two processes starting together both saw it missing; one of them won.
-        if (error.code !== DUPLICATE_DATABASE) throw error;
+        if (!error.code || !ALREADY_CREATED.has(error.code)) throw error;
       });
     }
   } finally {

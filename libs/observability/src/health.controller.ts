@@ -6,11 +6,13 @@ import {
   HealthIndicatorService,
   type HealthIndicatorResult,
 } from '@nestjs/terminus';
+import { PublicRoute } from '@platform/http';
 import { READINESS_CHECKS, type ReadinessCheck } from './readiness-check';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
 @ApiTags('health')
+@PublicRoute()
 @Controller('health')
 export class HealthController {
   constructor(

@@ -7,7 +7,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import type { ErrorBody } from '@platform/http';
+import { httpErrorBody, type ErrorBody } from '@platform/http';
 import { DataPlaneErrorCode, DataPlaneException } from './data-plane.exception';
 
 function statusFor(code: DataPlaneErrorCode): HttpStatus {
@@ -47,7 +47,7 @@ export class DataPlaneExceptionFilter implements ExceptionFilter {
       return;
     }
     if (exception instanceof HttpException && exception.getStatus() < 500) {
-      response.status(exception.getStatus()).json(httpExceptionBody(exception));
+      response.status(exception.getStatus()).json(httpErrorBody(exception));
       return;
     }
     // Never a stack trace or SQL in a response: log it, answer with a code.
@@ -55,14 +55,4 @@ export class DataPlaneExceptionFilter implements ExceptionFilter {
     const body: ErrorBody = { error: 'internal_error', message: 'Something went wrong' };
     response.status(HttpStatus.INTERNAL_SERVER_ERROR).json(body);
   }
-}
-
-export function httpExceptionBody(exception: HttpException): ErrorBody {
-  const payload = exception.getResponse();
-  if (typeof payload === 'object' && payload !== null && 'error' in payload && 'message' in payload) {
-    const { error, message } = payload as { error: unknown; message: unknown };
-    if (typeof error === 'string' && typeof message === 'string') return payload as ErrorBody;
-  }
-  const code = HttpStatus[exception.getStatus()]?.toLowerCase() ?? 'error';
-  return { error: code, message: exception.message };
 }

@@ -22,7 +22,7 @@ export class TenantDirectory {
       `SELECT t.id, t.slug, t.name, t.plan, t.status, t.schema_name, t.cluster
          FROM ${PLATFORM_SCHEMA}.tenant_domains d
          JOIN ${PLATFORM_SCHEMA}.tenants t ON t.id = d.tenant_id
-        WHERE d.hostname = $1 AND t.status <> 'deleted'`,
+        WHERE d.hostname = $1 AND d.status = 'active' AND t.status <> 'deleted'`,
       [hostname],
     );
     const row = rows[0];

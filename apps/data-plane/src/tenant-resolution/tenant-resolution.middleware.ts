@@ -28,23 +28,17 @@ export class TenantResolutionMiddleware implements NestMiddleware {
     this.trustedProxies = new Set(config.trustedProxies);
   }
 
-  use(request: TenantRequest, _response: Response, next: NextFunction): void {
-    this.resolver.resolve(this.hostOf(request)).then(
-      (tenant) => {
-        const admitted = admit(tenant);
-        request.tenant = admitted;
-        TenantContext.run(
-          {
-            id: admitted.id,
-            slug: admitted.slug,
-            schemaName: admitted.schemaName,
-            cluster: admitted.cluster,
-          },
-          next,
-        );
-      },
-      (error: unknown) => next(error),
-    );
+  async use(request: TenantRequest, _response: Response, next: NextFunction): Promise<void> {
+    let tenant: ResolvedTenant;
+    try {
+      tenant = admit(await this.resolver.resolve(this.hostOf(request)));
+    } catch (error) {
+      next(error);
+      return;
+    }
+    request.tenant = tenant;
+    const { id, slug, schemaName, cluster } = tenant;
+    TenantContext.run({ id, slug, schemaName, cluster }, next);
   }
 
   private hostOf(request: Request): string | undefined {

@@ -1,0 +1,42 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CONTROL_PLANE_CONFIG, PlatformConfigModule, type ControlPlaneConfig } from '@platform/config';
+import { DatabaseModule } from '@platform/database';
+import { ObservabilityModule } from '@platform/observability';
+import { TenantEventsModule } from '@platform/tenant-events';
+import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
+import { BootstrapTokenGuard } from './auth/bootstrap-token.guard';
+import { ControlPlaneExceptionFilter } from './errors/control-plane-exception.filter';
+import { controlPlaneReadinessChecks } from './readiness-checks.provider';
+import { RegistryModule } from './registry.module';
+import { TenantUsersService } from './tenants/tenant-users.service';
+import { TenantsController } from './tenants/tenants.controller';
+
+/** The control plane's HTTP API. Provisioning runs in the worker (worker.module.ts). */
+@Module({})
+export class ControlPlaneModule {
+  static forRoot(config: ControlPlaneConfig): DynamicModule {
+    return {
+      module: ControlPlaneModule,
+      imports: [
+        PlatformConfigModule.forRoot(CONTROL_PLANE_CONFIG, config),
+        DatabaseModule.forRoot({
+          applicationName: 'control-plane',
+          templateMigrations: TENANT_TEMPLATE_MIGRATIONS,
+        }),
+        TenantEventsModule,
+        ObservabilityModule.forRoot({
+          service: 'control-plane',
+          readinessChecks: controlPlaneReadinessChecks,
+        }),
+        RegistryModule,
+      ],
+      controllers: [TenantsController],
+      providers: [
+        TenantUsersService,
+        { provide: APP_GUARD, useClass: BootstrapTokenGuard },
+        { provide: APP_FILTER, useClass: ControlPlaneExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
+import type { ControlPlaneConfig } from '@platform/config';
+import { migratePlatformSchema } from '@platform/database';
+import { applyHttpDefaults } from '@platform/http';
+import { PLATFORM_MIGRATIONS } from '@platform/migrations';
+import { ControlPlaneModule } from './app.module';
+import { WorkerModule } from './worker.module';
+
+const CONTROL_PLANE_BODY_LIMIT = '64kb';
+
+/** The control plane's HTTP API (main.ts, e2e tests). Migrates the registry first. */
+export async function createControlPlaneApp(
+  config: ControlPlaneConfig,
+): Promise<NestExpressApplication> {
+  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
+  const app = await NestFactory.create<NestExpressApplication>(ControlPlaneModule.forRoot(config), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  applyHttpDefaults(app, CONTROL_PLANE_BODY_LIMIT);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Tenancy control plane')
+      .setDescription('Onboard and operate tenants. Every route but /health needs the operator token.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document);
+  return app;
+}
+
+/** The job worker (worker.ts, e2e tests): an application context with the Bull processors. */
+export async function createWorker(config: ControlPlaneConfig): Promise<INestApplicationContext> {
+  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
+  const worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    bufferLogs: true,
+  });
+  worker.useLogger(worker.get(Logger));
+  worker.enableShutdownHooks();
+  return worker;
+}

@@ -1,0 +1,53 @@
+import {
+  Catch,
+  HttpException,
+  HttpStatus,
+  Logger,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import { httpErrorBody, type ErrorBody } from '@platform/http';
+import { ControlPlaneErrorCode, ControlPlaneException } from './control-plane.exception';
+
+function statusFor(code: ControlPlaneErrorCode): HttpStatus {
+  switch (code) {
+    case ControlPlaneErrorCode.TenantNotFound:
+      return HttpStatus.NOT_FOUND;
+    case ControlPlaneErrorCode.SlugTaken:
+    case ControlPlaneErrorCode.HostnameTaken:
+    case ControlPlaneErrorCode.InvalidTransition:
+    case ControlPlaneErrorCode.TenantNotActive:
+    case ControlPlaneErrorCode.UserExists:
+      return HttpStatus.CONFLICT;
+    case ControlPlaneErrorCode.InvalidCustomDomain:
+      return HttpStatus.BAD_REQUEST;
+    case ControlPlaneErrorCode.IdempotencyKeyReused:
+      return HttpStatus.UNPROCESSABLE_ENTITY;
+    default: {
+      const unhandled: never = code;
+      throw new Error(`No HTTP status for control-plane error ${String(unhandled)}`);
+    }
+  }
+}
+
+@Catch()
+export class ControlPlaneExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ControlPlaneExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof ControlPlaneException) {
+      const body: ErrorBody = { error: exception.code, message: exception.message };
+      response.status(statusFor(exception.code)).json(body);
+      return;
+    }
+    if (exception instanceof HttpException && exception.getStatus() < 500) {
+      response.status(exception.getStatus()).json(httpErrorBody(exception));
+      return;
+    }
+    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    const body: ErrorBody = { error: 'internal_error', message: 'Something went wrong' };
+    response.status(HttpStatus.INTERNAL_SERVER_ERROR).json(body);
+  }
+}

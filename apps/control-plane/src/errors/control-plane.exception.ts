@@ -1,0 +1,22 @@
+/** Refusals of the control plane's services, by stable code; the filter maps them to HTTP. */
+export enum ControlPlaneErrorCode {
+  TenantNotFound = 'tenant_not_found',
+  SlugTaken = 'slug_taken',
+  HostnameTaken = 'hostname_taken',
+  InvalidTransition = 'invalid_transition',
+  IdempotencyKeyReused = 'idempotency_key_reused',
+  TenantNotActive = 'tenant_not_active',
+  UserExists = 'user_exists',
+  InvalidCustomDomain = 'invalid_custom_domain',
+}
+
+/** Thrown by services, never HTTP exceptions: the same services run in jobs and the CLI. */
+export class ControlPlaneException extends Error {
+  constructor(
+    readonly code: ControlPlaneErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ControlPlaneException';
+  }
+}

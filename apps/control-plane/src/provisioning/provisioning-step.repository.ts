@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { ProvisioningStepEntity } from './provisioning-step.entity';
+
+const MAX_ERROR_LENGTH = 2000;
+
+/** The provisioning record: status, attempts, timings and last error of each step. */
+@Injectable()
+export class ProvisioningStepRepository {
+  constructor(@InjectDataSource() private readonly registry: DataSource) {}
+
+  async isDone(tenantId: string, step: string): Promise<boolean> {
+    const row = await this.registry
+      .getRepository(ProvisioningStepEntity)
+      .findOneBy({ tenantId, step });
+    return row?.status === 'succeeded';
+  }
+
+  async started(tenantId: string, step: string): Promise<void> {
+    await this.registry.query(
+      `UPDATE platform.provisioning_steps
+          SET status = 'running', attempts = attempts + 1, started_at = now(), finished_at = NULL
+        WHERE tenant_id = $1 AND step = $2`,
+      [tenantId, step],
+    );
+  }
+
+  async succeeded(tenantId: string, step: string, durationMs: number): Promise<void> {
+    await this.registry.query(
+      `UPDATE platform.provisioning_steps
+          SET status = 'succeeded', last_error = NULL, finished_at = now(), duration_ms = $3
+        WHERE tenant_id = $1 AND step = $2`,
+      [tenantId, step, durationMs],
+    );
+  }
+
+  async failed(tenantId: string, step: string, error: string, durationMs: number): Promise<void> {
+    await this.registry.query(
+      `UPDATE platform.provisioning_steps
+          SET status = 'failed', last_error = $3, finished_at = now(), duration_ms = $4
+        WHERE tenant_id = $1 AND step = $2`,
+      [tenantId, step, error.slice(0, MAX_ERROR_LENGTH), durationMs],
+    );
+  }
+}

@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { TenantChangeNotifier } from '../../tenants/tenant-change.notifier';
+import { TenantDomainEntity } from '../../tenants/tenant-domain.entity';
+import type { TenantEntity } from '../../tenants/tenant.entity';
+import type { ProvisioningStep } from '../provisioning-step';
+
+/**
+ * Already done when the tenant is no longer `provisioning`: the update is conditional, so it
+ * can neither re-activate a tenant ops suspended or deleted meanwhile nor run twice.
+ */
+@Injectable()
+export class ActivateTenantStep implements ProvisioningStep {
+  readonly name = 'activate';
+
+  constructor(
+    @InjectDataSource() private readonly registry: DataSource,
+    private readonly notifier: TenantChangeNotifier,
+  ) {}
+
+  async run(tenant: TenantEntity): Promise<void> {
+    await this.registry.query(
+      `UPDATE platform.tenants
+          SET status = 'active', status_reason = NULL, activated_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'provisioning'`,
+      [tenant.id],
+    );
+    const domains = await this.registry
+      .getRepository(TenantDomainEntity)
+      .findBy({ tenantId: tenant.id });
+    // Replicas may have cached "still provisioning" (503) for these hosts.
+    await this.notifier.tenantChanged(
+      tenant.id,
+      domains.map((domain) => domain.hostname),
+    );
+  }
+}

@@ -1,0 +1,52 @@
+import { BullModule } from '@nestjs/bull';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { COMMON_CONFIG, type CommonConfig } from '@platform/config';
+import { PLATFORM_SCHEMA } from '@platform/database';
+import { AuditEntryEntity } from './audit/audit-entry.entity';
+import { AuditLog } from './audit/audit-log.service';
+import { PROVISIONING_QUEUE, ProvisioningQueue } from './provisioning/provisioning.queue';
+import { ProvisioningStepEntity } from './provisioning/provisioning-step.entity';
+import { IdempotencyKeyEntity } from './tenants/idempotency-key.entity';
+import { TenantChangeNotifier } from './tenants/tenant-change.notifier';
+import { TenantDomainEntity } from './tenants/tenant-domain.entity';
+import { TenantEntity } from './tenants/tenant.entity';
+import { TenantRegistry } from './tenants/tenant-registry.service';
+
+const REGISTRY_ENTITIES = [
+  TenantEntity,
+  TenantDomainEntity,
+  ProvisioningStepEntity,
+  IdempotencyKeyEntity,
+  AuditEntryEntity,
+];
+
+/** What the API and the worker share: the registry's data source, the queues, the registry. */
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [COMMON_CONFIG],
+      useFactory: (config: CommonConfig) => ({
+        type: 'postgres' as const,
+        url: config.databaseUrl.reveal(),
+        schema: PLATFORM_SCHEMA,
+        entities: REGISTRY_ENTITIES,
+        synchronize: false,
+        migrationsRun: false,
+        poolSize: config.pool.size,
+        applicationName: 'control-plane-registry',
+      }),
+    }),
+    BullModule.forRootAsync({
+      inject: [COMMON_CONFIG],
+      useFactory: (config: CommonConfig) => ({
+        redis: config.redisUrl.reveal(),
+        prefix: `${config.redisPrefix}:bull`,
+      }),
+    }),
+    BullModule.registerQueue({ name: PROVISIONING_QUEUE }),
+  ],
+  providers: [TenantRegistry, TenantChangeNotifier, AuditLog, ProvisioningQueue],
+  exports: [TenantRegistry, TenantChangeNotifier, AuditLog, ProvisioningQueue, BullModule],
+})
+export class RegistryModule {}

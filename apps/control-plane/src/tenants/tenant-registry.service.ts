@@ -1,0 +1,297 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { isTenantId, schemaNameForTenant, type TenantStatus } from '@platform/tenancy';
+import { AuditLog } from '../audit/audit-log.service';
+import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
+import { PROVISIONING_STEP_NAMES } from '../provisioning/provisioning.pipeline';
+import { ProvisioningQueue } from '../provisioning/provisioning.queue';
+import { ProvisioningStepEntity } from '../provisioning/provisioning-step.entity';
+import type { CreateTenantDto } from './dto/create-tenant.dto';
+import type { ListTenantsQuery } from './dto/list-tenants.query';
+import { IdempotencyKeyEntity } from './idempotency-key.entity';
+import { TenantChangeNotifier } from './tenant-change.notifier';
+import { TenantDomainEntity } from './tenant-domain.entity';
+import { TenantEntity } from './tenant.entity';
+import { customHostnameProblem } from './tenant-hostnames';
+import { toTenantView, type TenantView } from './tenant.view';
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Which statuses each operator action may start from, and where it leads. */
+const TRANSITIONS = {
+  suspend: { from: ['active'], to: 'suspended' },
+  resume: { from: ['suspended'], to: 'active' },
+  delete: { from: ['provisioning', 'failed', 'active', 'suspended'], to: 'deleted' },
+  retry: { from: ['failed'], to: 'provisioning' },
+} as const satisfies Record<string, { from: readonly TenantStatus[]; to: TenantStatus }>;
+
+export type TenantAction = keyof typeof TRANSITIONS;
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** The tenant registry: creation, lookup and lifecycle transitions. */
+@Injectable()
+export class TenantRegistry {
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+    private readonly provisioning: ProvisioningQueue,
+    private readonly notifier: TenantChangeNotifier,
+    private readonly audit: AuditLog,
+  ) {}
+
+  /**
+   * Records the tenant, its platform subdomain and its pending provisioning steps in one
+   * transaction, then enqueues provisioning. With an idempotency key, a repeat of the same
+   * request returns the first result; the same key with another body is refused.
+   */
+  async create(input: CreateTenantDto, actor: string, idempotencyKey?: string): Promise<TenantView> {
+    const custom = input.customDomain ? this.checkCustomDomain(input.customDomain) : null;
+    const requestHash = hashRequest(input);
+    const tenant = await this.dataSource.transaction(async (manager) => {
+      if (idempotencyKey) {
+        const earlier = await this.replay(manager, idempotencyKey, requestHash);
+        if (earlier) return earlier;
+      }
+      const tenant = await this.insertTenant(manager, input, custom);
+      if (idempotencyKey) {
+        await manager.insert(IdempotencyKeyEntity, {
+          key: idempotencyKey,
+          requestHash,
+          tenantId: tenant.id,
+        });
+      }
+      await this.audit.record(manager, {
+        actor,
+        action: 'tenant.create',
+        tenantId: tenant.id,
+        details: { slug: tenant.slug, plan: tenant.plan },
+      });
+      return tenant;
+    });
+    // Also re-enqueued on replay: harmless (same job id), and it heals a crash between the
+    // commit above and this line.
+    if (tenant.status === 'provisioning') await this.provisioning.enqueue(tenant.id);
+    return this.get(tenant.id);
+  }
+
+  async list(query: ListTenantsQuery): Promise<Page<TenantView>> {
+    const builder = this.dataSource
+      .getRepository(TenantEntity)
+      .createQueryBuilder('tenant')
+      .orderBy('tenant.created_at', 'DESC')
+      .addOrderBy('tenant.id')
+      .limit(query.limit)
+      .offset(query.offset);
+    if (query.status) builder.andWhere('tenant.status = :status', { status: query.status });
+    if (query.search) {
+      const pattern = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      builder.andWhere(
+        '(tenant.slug ILIKE :pattern OR tenant.name ILIKE :pattern OR tenant.admin_email ILIKE :pattern)',
+        { pattern },
+      );
+    }
+    const [tenants, total] = await builder.getManyAndCount();
+    return {
+      items: tenants.map((tenant) => toTenantView(tenant)),
+      total,
+      limit: query.limit,
+      offset: query.offset,
+    };
+  }
+
+  /** By id or slug, with domains and provisioning steps. */
+  async get(idOrSlug: string): Promise<TenantView> {
+    const tenant = await this.find(idOrSlug);
+    const [domains, steps] = await Promise.all([
+      this.dataSource.getRepository(TenantDomainEntity).findBy({ tenantId: tenant.id }),
+      this.dataSource.getRepository(ProvisioningStepEntity).findBy({ tenantId: tenant.id }),
+    ]);
+    return toTenantView(tenant, domains, steps);
+  }
+
+  async find(idOrSlug: string): Promise<TenantEntity> {
+    const repository = this.dataSource.getRepository(TenantEntity);
+    const tenant = isTenantId(idOrSlug)
+      ? await repository.findOneBy({ id: idOrSlug })
+      : await repository.findOneBy({ slug: idOrSlug.toLowerCase() });
+    if (!tenant) {
+      throw new ControlPlaneException(
+        ControlPlaneErrorCode.TenantNotFound,
+        `No tenant has the id or slug "${idOrSlug.slice(0, 64)}"`,
+      );
+    }
+    return tenant;
+  }
+
+  /** Moves a tenant along its lifecycle; refuses (409) a move its current status forbids. */
+  async transition(idOrSlug: string, action: TenantAction, actor: string): Promise<TenantView> {
+    const { from, to } = TRANSITIONS[action];
+    const current = await this.find(idOrSlug);
+    const hostnames = await this.hostnamesOf(current.id);
+    const moved = await this.dataSource.transaction(async (manager) => {
+      const result: unknown[][] = await manager.query(
+        `UPDATE platform.tenants
+            SET status = $2, status_reason = NULL, updated_at = now(),
+                suspended_at = CASE WHEN $2 = 'suspended' THEN now() ELSE suspended_at END,
+                deleted_at = CASE WHEN $2 = 'deleted' THEN now() ELSE deleted_at END
+          WHERE id = $1 AND status = ANY($3::text[])
+        RETURNING id`,
+        [current.id, to, from],
+      );
+      if (result[0]?.length === 0) return false;
+      if (action === 'delete') {
+        // Hostnames go back to the pool at once; the schema stays until a purge.
+        await manager.delete(TenantDomainEntity, { tenantId: current.id });
+      }
+      if (action === 'retry') {
+        await manager.update(
+          ProvisioningStepEntity,
+          { tenantId: current.id, status: 'failed' },
+          { status: 'pending' },
+        );
+      }
+      await this.audit.record(manager, {
+        actor,
+        action: `tenant.${action}`,
+        tenantId: current.id,
+        details: { from: current.status, to },
+      });
+      return true;
+    });
+    if (!moved) {
+      const latest = await this.find(current.id);
+      throw new ControlPlaneException(
+        ControlPlaneErrorCode.InvalidTransition,
+        `Cannot ${action} a tenant that is ${latest.status} (allowed from: ${from.join(', ')})`,
+      );
+    }
+    await this.notifier.tenantChanged(current.id, hostnames);
+    if (action === 'retry') await this.provisioning.enqueue(current.id);
+    return this.get(current.id);
+  }
+
+  private async hostnamesOf(tenantId: string): Promise<string[]> {
+    const domains = await this.dataSource
+      .getRepository(TenantDomainEntity)
+      .findBy({ tenantId });
+    return domains.map((domain) => domain.hostname);
+  }
+
+  private checkCustomDomain(raw: string): string {
+    const checked = customHostnameProblem(raw, this.config.platformDomain);
+    if ('problem' in checked) {
+      throw new ControlPlaneException(
+        ControlPlaneErrorCode.InvalidCustomDomain,
+        checked.problem === 'platform-domain'
+          ? `customDomain must not be ${this.config.platformDomain} or one of its subdomains`
+          : 'customDomain must be a DNS hostname such as app.example.com (no port, IP or wildcard)',
+      );
+    }
+    return checked.hostname;
+  }
+
+  /** Serialises requests with the same key, then returns the tenant an earlier one created. */
+  private async replay(
+    manager: EntityManager,
+    key: string,
+    requestHash: string,
+  ): Promise<TenantEntity | null> {
+    await manager.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `idempotency:${key}`,
+    ]);
+    const earlier = await manager.findOneBy(IdempotencyKeyEntity, { key });
+    if (!earlier) return null;
+    if (earlier.requestHash !== requestHash) {
+      throw new ControlPlaneException(
+        ControlPlaneErrorCode.IdempotencyKeyReused,
+        'This Idempotency-Key was used with a different request body',
+      );
+    }
+    return manager.findOneByOrFail(TenantEntity, { id: earlier.tenantId });
+  }
+
+  private async insertTenant(
+    manager: EntityManager,
+    input: CreateTenantDto,
+    customHostname: string | null,
+  ): Promise<TenantEntity> {
+    const id = randomUUID();
+    const now = new Date();
+    const tenant = manager.create(TenantEntity, {
+      id,
+      slug: input.slug,
+      name: input.name.trim(),
+      plan: input.plan ?? 'free',
+      adminEmail: input.adminEmail.toLowerCase(),
+      status: 'provisioning',
+      statusReason: null,
+      schemaName: schemaNameForTenant(id),
+      cluster: this.config.defaultTenantCluster,
+      templateVersion: 0,
+      createdAt: now,
+      updatedAt: now,
+    });
+    try {
+      await manager.insert(TenantEntity, tenant);
+      await manager.insert(TenantDomainEntity, {
+        tenantId: id,
+        hostname: `${input.slug}.${this.config.platformDomain}`,
+        kind: 'subdomain',
+        status: 'active',
+      });
+      if (customHostname) {
+        await manager.insert(TenantDomainEntity, {
+          tenantId: id,
+          hostname: customHostname,
+          kind: 'custom',
+          status: 'pending_verification',
+        });
+      }
+    } catch (error) {
+      throw translateUniqueViolation(error, input.slug, customHostname);
+    }
+    await manager.insert(
+      ProvisioningStepEntity,
+      PROVISIONING_STEP_NAMES.map((step, position) => ({
+        tenantId: id,
+        step,
+        position,
+        status: 'pending' as const,
+        attempts: 0,
+      })),
+    );
+    return tenant;
+  }
+}
+
+function translateUniqueViolation(error: unknown, slug: string, customHostname: string | null): unknown {
+  if (!(error instanceof QueryFailedError)) return error;
+  const { code, constraint } = error.driverError as { code?: string; constraint?: string };
+  if (code !== UNIQUE_VIOLATION) return error;
+  if (constraint === 'tenants_slug_key') {
+    return new ControlPlaneException(ControlPlaneErrorCode.SlugTaken, `slug "${slug}" is already taken`);
+  }
+  if (constraint === 'tenant_domains_hostname_key') {
+    return new ControlPlaneException(
+      ControlPlaneErrorCode.HostnameTaken,
+      `hostname ${customHostname ?? slug} is already in use by another tenant`,
+    );
+  }
+  return error;
+}
+
+/** Canonical (key-sorted) JSON of the request, so property order does not change the hash. */
+function hashRequest(input: CreateTenantDto): string {
+  const entries = Object.entries(input).filter(([, value]) => value !== undefined);
+  entries.sort(([a], [b]) => a.localeCompare(b));
+  return createHash('sha256').update(JSON.stringify(entries)).digest('hex');
+}

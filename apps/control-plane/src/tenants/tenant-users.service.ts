@@ -1,0 +1,90 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { hash } from 'argon2';
+import { DataSource } from 'typeorm';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { TenantTransactionRunner } from '@platform/database';
+import { runInTenant } from '@platform/tenancy';
+import { AuditLog } from '../audit/audit-log.service';
+import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
+import type { CreateTenantUserDto } from './dto/create-tenant-user.dto';
+import { TenantRegistry } from './tenant-registry.service';
+
+export interface CreatedTenantUser {
+  id: string;
+  email: string;
+  role: string;
+  /** Present when no password was given: a one-time link to set one. Shown once. */
+  invite?: { url: string; expiresAt: Date };
+}
+
+/** Ops creates users inside a tenant's schema; invites are stored as hashes, never as tokens. */
+@Injectable()
+export class TenantUsersService {
+  constructor(
+    private readonly registry: TenantRegistry,
+    private readonly database: TenantTransactionRunner,
+    private readonly audit: AuditLog,
+    @InjectDataSource() private readonly registryDb: DataSource,
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+  ) {}
+
+  async create(idOrSlug: string, input: CreateTenantUserDto, actor: string): Promise<CreatedTenantUser> {
+    const tenant = await this.registry.find(idOrSlug);
+    if (tenant.status !== 'active' && tenant.status !== 'suspended') {
+      throw new ControlPlaneException(
+        ControlPlaneErrorCode.TenantNotActive,
+        `Users can be added once the tenant is active (it is ${tenant.status})`,
+      );
+    }
+    const email = input.email.toLowerCase();
+    const passwordHash = input.password ? await hash(input.password) : null;
+    const inviteToken = input.password ? null : randomBytes(32).toString('base64url');
+    const expiresAt = new Date(Date.now() + this.config.inviteTtlHours * 3_600_000);
+
+    const userId = await runInTenant(tenant, () =>
+      this.database.run(async (tx) => {
+        const [user] = await tx.query<{ id: string }>(
+          `INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
+           ON CONFLICT (email) DO NOTHING RETURNING id`,
+          [email, passwordHash, input.role],
+        );
+        if (!user) {
+          throw new ControlPlaneException(
+            ControlPlaneErrorCode.UserExists,
+            `A user with e-mail ${email} already exists in this tenant`,
+          );
+        }
+        if (inviteToken) {
+          await tx.query(
+            `INSERT INTO user_invites (user_id, token_hash, expires_at) VALUES ($1, $2, $3)`,
+            [user.id, sha256(inviteToken), expiresAt],
+          );
+        }
+        return user.id;
+      }),
+    );
+    await this.audit.record(this.registryDb.manager, {
+      actor,
+      action: 'tenant.user.create',
+      tenantId: tenant.id,
+      details: { userId, role: input.role, invited: inviteToken !== null },
+    });
+    return {
+      id: userId,
+      email,
+      role: input.role,
+      ...(inviteToken && {
+        invite: {
+          url: `${this.config.dataPlanePublicUrl.replace('{slug}', tenant.slug)}/welcome?token=${inviteToken}`,
+          expiresAt,
+        },
+      }),
+    };
+  }
+}
+
+function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}

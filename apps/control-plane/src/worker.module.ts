@@ -1,0 +1,44 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CONTROL_PLANE_CONFIG, PlatformConfigModule, type ControlPlaneConfig } from '@platform/config';
+import { DatabaseModule } from '@platform/database';
+import { ObservabilityModule } from '@platform/observability';
+import { TenantEventsModule } from '@platform/tenant-events';
+import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
+import { PROVISIONING_STEP_PROVIDERS } from './provisioning/provisioning.pipeline';
+import { ProvisionTenantProcessor } from './provisioning/provision-tenant.processor';
+import { ProvisioningRecovery } from './provisioning/provisioning-recovery.service';
+import { ProvisioningStepRepository } from './provisioning/provisioning-step.repository';
+import { TenantProvisioner } from './provisioning/tenant-provisioner.service';
+import { controlPlaneReadinessChecks } from './readiness-checks.provider';
+import { RegistryModule } from './registry.module';
+
+/** The job worker: Bull processors, no HTTP API. Run as many as the queues need. */
+@Module({})
+export class WorkerModule {
+  static forRoot(config: ControlPlaneConfig): DynamicModule {
+    return {
+      module: WorkerModule,
+      imports: [
+        PlatformConfigModule.forRoot(CONTROL_PLANE_CONFIG, config),
+        DatabaseModule.forRoot({
+          applicationName: 'control-plane-worker',
+          templateMigrations: TENANT_TEMPLATE_MIGRATIONS,
+        }),
+        TenantEventsModule,
+        ObservabilityModule.forRoot({
+          service: 'worker',
+          readinessChecks: controlPlaneReadinessChecks,
+          http: false,
+        }),
+        RegistryModule,
+      ],
+      providers: [
+        ...PROVISIONING_STEP_PROVIDERS,
+        ProvisioningStepRepository,
+        TenantProvisioner,
+        ProvisionTenantProcessor,
+        ProvisioningRecovery,
+      ],
+    };
+  }
+}
