@@ -1,0 +1,176 @@
+/**
+ * Starts the real platform for e2e tests: its own database and Redis key prefix, the control
+ * plane, a worker and the data plane in this process, each on a port it picks itself, so a
+ * running dev instance never collides with a test run. `stop()` removes everything it made.
+ */
+import { randomBytes } from 'node:crypto';
+import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { loadControlPlaneConfig, loadDataPlaneConfig } from '@platform/config';
+import { createTestDatabase, type TestDatabase } from '@platform/testing';
+import { createControlPlaneApp, createWorker } from '../apps/control-plane/src/control-plane.app';
+import { createDataPlaneApp } from '../apps/data-plane/src/data-plane.app';
+
+export const PLATFORM_DOMAIN = 'platform.test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface PlatformOptions {
+  /** Where the data plane connects (e.g. a PgBouncer in front of the test database). */
+  readonly dataPlaneDatabaseUrl?: (database: TestDatabase) => Promise<string> | string;
+  readonly dataPlaneEnv?: Record<string, string>;
+  readonly controlPlaneEnv?: Record<string, string>;
+  /** Start without a worker (tenants then stay `provisioning`). */
+  readonly withoutWorker?: boolean;
+}
+
+export interface TenantSummary {
+  id: string;
+  slug: string;
+  schema: string;
+  status: string;
+}
+
+export interface RunningPlatform {
+  readonly database: TestDatabase;
+  readonly adminToken: string;
+  readonly redisPrefix: string;
+  readonly controlPlane: INestApplication;
+  readonly dataPlane: INestApplication;
+  readonly dataPlaneUrl: string;
+  readonly controlPlaneUrl: string;
+  /** supertest against the control plane, with the operator token already set. */
+  api(): ReturnType<typeof request>;
+  hostOf(slug: string): string;
+  /** POST /v1/tenants and wait until the tenant is active. */
+  createTenant(slug: string, extra?: Record<string, unknown>): Promise<TenantSummary>;
+  waitForStatus(idOrSlug: string, status: string, timeoutMs?: number): Promise<TenantSummary>;
+  /** Creates a user with a password and returns an access token issued on the tenant's host. */
+  signIn(slug: string, email?: string, role?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(options: PlatformOptions = {}): Promise<RunningPlatform> {
+  const database = await createTestDatabase('e2e');
+  const adminToken = randomBytes(24).toString('hex');
+  const redisPrefix = `e2e-${randomBytes(6).toString('hex')}`;
+  const shared = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'silent',
+    DATABASE_URL: database.url,
+    REDIS_URL,
+    REDIS_PREFIX: redisPrefix,
+    PLATFORM_DOMAIN,
+    JWT_SECRET: randomBytes(32).toString('hex'),
+  };
+  const controlPlaneConfig = loadControlPlaneConfig({
+    ...shared,
+    CONTROL_PLANE_PORT: '0',
+    CONTROL_PLANE_HOST: '127.0.0.1',
+    PLATFORM_ADMIN_TOKEN: adminToken,
+    PROVISIONING_ATTEMPTS: '2',
+    PROVISIONING_BACKOFF_MS: '50',
+    ...options.controlPlaneEnv,
+  });
+  const controlPlane = await createControlPlaneApp(controlPlaneConfig);
+  await controlPlane.listen(0, '127.0.0.1');
+  const worker: INestApplicationContext | null = options.withoutWorker
+    ? null
+    : await createWorker(controlPlaneConfig);
+  const dataPlaneDatabaseUrl = options.dataPlaneDatabaseUrl
+    ? await options.dataPlaneDatabaseUrl(database)
+    : database.url;
+  const dataPlane = await createDataPlaneApp(
+    loadDataPlaneConfig({
+      ...shared,
+      DATABASE_URL: dataPlaneDatabaseUrl,
+      DATA_PLANE_PORT: '0',
+      DATA_PLANE_HOST: '127.0.0.1',
+      ...options.dataPlaneEnv,
+    }),
+  );
+  await dataPlane.listen(0, '127.0.0.1');
+
+  const urlOf = (app: INestApplication) => {
+    const address = app.getHttpServer().address() as { port: number };
+    return `http://127.0.0.1:${address.port}`;
+  };
+  const controlPlaneUrl = urlOf(controlPlane);
+  const dataPlaneUrl = urlOf(dataPlane);
+  const api = () => request(controlPlaneUrl);
+
+  const platform: RunningPlatform = {
+    database,
+    adminToken,
+    redisPrefix,
+    controlPlane,
+    dataPlane,
+    controlPlaneUrl,
+    dataPlaneUrl,
+    api,
+    hostOf: (slug) => `${slug}.${PLATFORM_DOMAIN}`,
+
+    async waitForStatus(idOrSlug, status, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const response = await api()
+          .get(`/v1/tenants/${idOrSlug}`)
+          .set('Authorization', `Bearer ${adminToken}`);
+        if (response.status === 200 && response.body.status === status) {
+          return response.body as TenantSummary;
+        }
+        if (Date.now() > deadline) {
+          throw new Error(
+            `tenant ${idOrSlug} did not become ${status}: ${response.status} ${JSON.stringify(response.body)}`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+
+    async createTenant(slug, extra = {}) {
+      const response = await api()
+        .post('/v1/tenants')
+        .set('Authorization', `Bearer ${adminToken}`)
+        .send({ slug, name: `Tenant ${slug}`, adminEmail: `admin@${slug}.test`, ...extra });
+      if (response.status !== 202) {
+        throw new Error(`create ${slug}: ${response.status} ${JSON.stringify(response.body)}`);
+      }
+      return platform.waitForStatus(response.body.id as string, 'active');
+    },
+
+    async signIn(slug, email = `user@${slug}.test`, role = 'member') {
+      const password = `pw-${slug}-${randomBytes(8).toString('hex')}`;
+      const created = await api()
+        .post(`/v1/tenants/${slug}/users`)
+        .set('Authorization', `Bearer ${adminToken}`)
+        .send({ email, role, password });
+      if (created.status !== 201) {
+        throw new Error(`user for ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
+      }
+      const login = await request(dataPlaneUrl)
+        .post('/api/auth/login')
+        .set('Host', platform.hostOf(slug))
+        .send({ email, password });
+      if (login.status !== 200) {
+        throw new Error(`login on ${slug}: ${login.status} ${JSON.stringify(login.body)}`);
+      }
+      return login.body.accessToken as string;
+    },
+
+    async stop() {
+      await dataPlane.close();
+      await worker?.close();
+      await controlPlane.close();
+      await database.drop();
+      const redis = new Redis(REDIS_URL);
+      try {
+        const keys = await redis.keys(`${redisPrefix}:*`);
+        if (keys.length > 0) await redis.del(...keys);
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+  return platform;
+}
