@@ -29,6 +29,40 @@ export class TenantTransactionRunner {
     private readonly statementTimeoutMs: number,
   ) {}
 
+  /**
+   * One statement in its own tenant transaction. BEGIN + SET LOCAL, the statement and COMMIT are
+   * pipelined: written together, answered together, one round trip in all. If the statement
+   * fails, PostgreSQL turns the COMMIT into a ROLLBACK; if the COMMIT fails, so does this.
+   */
+  async query<R extends QueryResultRow = QueryResultRow>(
+    sql: string,
+    params: unknown[] = [],
+    options: TenantTransactionOptions = {},
+  ): Promise<R[]> {
+    const tenant = TenantContext.current();
+    const begin = this.beginStatement(tenant, options);
+    const client = await this.clusters.pool(tenant.cluster).connect();
+    let destroyConnection = true;
+    try {
+      const [opened, statement, committed] = await Promise.allSettled([
+        client.query(begin),
+        client.query<R>(extendedQuery(sql, params)),
+        client.query('COMMIT'),
+      ]);
+      if (opened.status === 'rejected') throw opened.reason;
+      if (statement.status === 'rejected') throw statement.reason;
+      if (committed.status === 'rejected') throw committed.reason;
+      destroyConnection = false;
+      return statement.value.rows;
+    } catch (error) {
+      // The COMMIT already ended the transaction unless the connection itself broke.
+      destroyConnection = !(await rollbackQuietly(client));
+      throw error;
+    } finally {
+      client.release(destroyConnection);
+    }
+  }
+
   /** Runs `work` for the tenant of the current context (it throws when there is none). */
   async run<T>(
     work: (tx: TenantTransaction) => Promise<T>,
@@ -61,13 +95,18 @@ function transactionHandle(client: PoolClient, tenant: TenantRef): TenantTransac
   return {
     tenant,
     async query<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
-      // Always the extended protocol: one statement per call, parameters never spliced into SQL.
-      // (`queryMode` exists in pg at run time but not yet in @types/pg.)
-      const config = { text: sql, values: params, queryMode: 'extended' } as QueryConfig;
-      const result = await client.query<R>(config);
+      const result = await client.query<R>(extendedQuery(sql, params));
       return result.rows;
     },
   };
+}
+
+/**
+ * Always the extended protocol: one statement per call, parameters never spliced into SQL.
+ * (`queryMode` exists in pg at run time but not yet in @types/pg.)
+ */
+function extendedQuery(sql: string, params: unknown[]): QueryConfig {
+  return { text: sql, values: params, queryMode: 'extended' } as QueryConfig;
 }
 
 /** Returns false when the connection could not roll back and must not be reused. */

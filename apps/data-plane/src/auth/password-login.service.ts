@@ -23,11 +23,9 @@ export class PasswordLoginService {
 
   async login(email: string, password: string): Promise<{ accessToken: string }> {
     // The connection is returned before the (slow, CPU-bound) hash check.
-    const [user] = await this.database.run(
-      (tx) =>
-        tx.query<UserRow>('SELECT id, role, password_hash FROM users WHERE email = $1', [
-          email.toLowerCase(),
-        ]),
+    const [user] = await this.database.query<UserRow>(
+      'SELECT id, role, password_hash FROM users WHERE email = $1',
+      [email.toLowerCase()],
       { readOnly: true },
     );
     const matches = await verify(user?.password_hash ?? (await this.decoyHash), password);

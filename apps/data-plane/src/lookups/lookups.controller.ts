@@ -24,11 +24,9 @@ export class LookupsController {
 
   @Get('countries')
   async countries(): Promise<{ items: Country[] }> {
-    const items = await this.database.run(
-      (tx) =>
-        tx.query<Country>(
-          `SELECT alpha2, alpha3, numeric_code AS "numericCode", name FROM countries ORDER BY alpha2`,
-        ),
+    const items = await this.database.query<Country>(
+      `SELECT alpha2, alpha3, numeric_code AS "numericCode", name FROM countries ORDER BY alpha2`,
+      [],
       { readOnly: true },
     );
     return { items };
@@ -36,12 +34,10 @@ export class LookupsController {
 
   @Get('currencies')
   async currencies(): Promise<{ items: Currency[] }> {
-    const items = await this.database.run(
-      (tx) =>
-        tx.query<Currency>(
-          `SELECT code, numeric_code AS "numericCode", name, minor_unit AS "minorUnit"
-             FROM currencies ORDER BY code`,
-        ),
+    const items = await this.database.query<Currency>(
+      `SELECT code, numeric_code AS "numericCode", name, minor_unit AS "minorUnit"
+         FROM currencies ORDER BY code`,
+      [],
       { readOnly: true },
     );
     return { items };

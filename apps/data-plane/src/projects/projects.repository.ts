@@ -10,22 +10,17 @@ export class ProjectsRepository {
   constructor(private readonly database: TenantTransactionRunner) {}
 
   list(limit: number, offset: number): Promise<ProjectView[]> {
-    return this.database.run(
-      (tx) =>
-        tx.query<ProjectView>(
-          `SELECT ${COLUMNS} FROM projects ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
-          [limit, offset],
-        ),
+    return this.database.query<ProjectView>(
+      `SELECT ${COLUMNS} FROM projects ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
+      [limit, offset],
       { readOnly: true },
     );
   }
 
   async create(name: string, description: string, createdBy: string): Promise<ProjectView> {
-    const [project] = await this.database.run((tx) =>
-      tx.query<ProjectView>(
-        `INSERT INTO projects (name, description, created_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
-        [name, description, createdBy],
-      ),
+    const [project] = await this.database.query<ProjectView>(
+      `INSERT INTO projects (name, description, created_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+      [name, description, createdBy],
     );
     return project!;
   }
