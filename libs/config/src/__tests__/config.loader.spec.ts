@@ -1,0 +1,52 @@
+import { inspect } from 'node:util';
+import { ConfigValidationError, loadControlPlaneConfig, loadDataPlaneConfig } from '../config.loader';
+
+describe('config loading', () => {
+  it('applies the documented defaults', () => {
+    const config = loadDataPlaneConfig({});
+    expect(config.databaseUrl.reveal()).toBe('postgres://postgres@127.0.0.1:5432/tenancy');
+    expect(config.redisUrl.reveal()).toBe('redis://127.0.0.1:6379');
+    expect(config.platformDomain).toBe('localhost');
+    expect(config.port).toBe(3000);
+    expect(loadControlPlaneConfig({}).port).toBe(3001);
+  });
+
+  it('generates an admin token in development and refuses to start without one in production', () => {
+    const development = loadControlPlaneConfig({});
+    expect(development.adminTokenGenerated).toBe(true);
+    expect(development.adminToken.reveal().length).toBeGreaterThanOrEqual(24);
+    expect(() =>
+      loadControlPlaneConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }),
+    ).toThrow(/PLATFORM_ADMIN_TOKEN: required in production/);
+  });
+
+  it('names every invalid setting and the rule it breaks', () => {
+    let error: unknown;
+    try {
+      loadDataPlaneConfig({ DATABASE_URL: 'mysql://x', DATA_PLANE_PORT: '70000', PLATFORM_DOMAIN: 'bad domain' });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const problems = (error as ConfigValidationError).problems.join('\n');
+    expect(problems).toMatch(/DATABASE_URL: must be a postgres/);
+    expect(problems).toMatch(/DATA_PLANE_PORT/);
+    expect(problems).toMatch(/PLATFORM_DOMAIN: must be a DNS hostname/);
+  });
+
+  it('never prints secrets', () => {
+    const config = loadControlPlaneConfig({ PLATFORM_ADMIN_TOKEN: 'super-secret-token-of-24-chars' });
+    const printed = `${JSON.stringify(config)} ${inspect(config)} ${String(config.adminToken)}`;
+    expect(printed).not.toContain('super-secret-token-of-24-chars');
+  });
+
+  it('parses extra tenant clusters and checks the default one exists', () => {
+    const config = loadDataPlaneConfig({
+      TENANT_CLUSTERS: 'eu=postgres://db-eu/tenancy,us=postgres://db-us/tenancy',
+      DEFAULT_TENANT_CLUSTER: 'eu',
+    });
+    expect(config.clusters.map((cluster) => cluster.name)).toEqual(['main', 'eu', 'us']);
+    expect(() => loadDataPlaneConfig({ DEFAULT_TENANT_CLUSTER: 'mars' })).toThrow(/not a configured cluster/);
+    expect(() => loadDataPlaneConfig({ TENANT_CLUSTERS: 'bad' })).toThrow(/TENANT_CLUSTERS/);
+  });
+});
