@@ -21,7 +21,11 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
       'no-restricted-properties': [
         'error',
-        { object: 'process', property: 'env', message: 'Read configuration through @platform/config.' },
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read configuration through @platform/config.',
+        },
       ],
     },
   },

@@ -11,7 +11,8 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@platform/(config|tenancy|database|observability|tenant-events|testing|http)$': '<rootDir>/libs/$1/src',
+  '^@platform/(config|tenancy|database|observability|tenant-events|testing|http)$':
+    '<rootDir>/libs/$1/src',
   '^@platform/migrations$': '<rootDir>/migrations',
   '^@platform/tenant-template$': '<rootDir>/tenant-template',
 };
@@ -19,7 +20,11 @@ const common = { transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironm
 
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs,migrations,tenant-template}/**/__tests__/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/{apps,libs,migrations,tenant-template}/**/__tests__/**/*.spec.ts'],
+    },
     {
       ...common,
       displayName: 'e2e',

@@ -4,6 +4,7 @@
  * running dev instance never collides with a test run. `stop()` removes everything it made.
  */
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo, Server } from 'node:net';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -92,7 +93,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   await dataPlane.listen(0, '127.0.0.1');
 
   const urlOf = (app: INestApplication) => {
-    const address = app.getHttpServer().address() as { port: number };
+    const address = (app.getHttpServer() as Server).address() as AddressInfo;
     return `http://127.0.0.1:${address.port}`;
   };
   const controlPlaneUrl = urlOf(controlPlane);

@@ -1,6 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { CONTROL_PLANE_CONFIG, PlatformConfigModule, type ControlPlaneConfig } from '@platform/config';
+import {
+  CONTROL_PLANE_CONFIG,
+  PlatformConfigModule,
+  type ControlPlaneConfig,
+} from '@platform/config';
 import { DatabaseModule } from '@platform/database';
 import { ObservabilityModule } from '@platform/observability';
 import { TenantEventsModule } from '@platform/tenant-events';

@@ -26,7 +26,9 @@ export async function createControlPlaneApp(
     app,
     new DocumentBuilder()
       .setTitle('Tenancy control plane')
-      .setDescription('Onboard and operate tenants. Every route but /health needs the operator token.')
+      .setDescription(
+        'Onboard and operate tenants. Every route but /health needs the operator token.',
+      )
       .setVersion('1')
       .addBearerAuth()
       .build(),

@@ -11,7 +11,9 @@ async function main(): Promise<void> {
   logger.log(`control plane listening on ${config.host}:${port} (OpenAPI at /docs)`);
   if (config.adminTokenGenerated) {
     // Development only (production refuses to start without one): printed once, to stdout.
-    console.log(`\nPLATFORM_ADMIN_TOKEN was not set; this process accepts:\n  ${config.adminToken.reveal()}\n`);
+    console.log(
+      `\nPLATFORM_ADMIN_TOKEN was not set; this process accepts:\n  ${config.adminToken.reveal()}\n`,
+    );
   }
 }
 

@@ -1,4 +1,9 @@
-import { Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import {
+  Module,
+  type DynamicModule,
+  type MiddlewareConsumer,
+  type NestModule,
+} from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { DATA_PLANE_CONFIG, PlatformConfigModule, type DataPlaneConfig } from '@platform/config';
 import { ClusterConnections, DatabaseModule } from '@platform/database';

@@ -7,7 +7,9 @@ async function main(): Promise<void> {
   const config = loadDataPlaneConfig();
   const app = await createDataPlaneApp(config);
   const port = await listenOn(app, config.port, config.host);
-  app.get(Logger).log(`data plane listening on ${config.host}:${port} (*.${config.platformDomain})`);
+  app
+    .get(Logger)
+    .log(`data plane listening on ${config.host}:${port} (*.${config.platformDomain})`);
 }
 
 main().catch((error: unknown) => {

@@ -27,11 +27,17 @@ export interface ClusterConfig {
 
 function parseClusters(env: SharedEnv): ClusterConfig[] {
   const clusters: ClusterConfig[] = [{ name: 'main', url: new Secret(env.DATABASE_URL) }];
-  for (const pair of env.TENANT_CLUSTERS.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const pair of env.TENANT_CLUSTERS.split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const separator = pair.indexOf('=');
     const name = pair.slice(0, separator);
     const url = pair.slice(separator + 1);
-    if (separator < 1 || !/^[a-z][a-z0-9_-]{0,30}$/.test(name) || !/^postgres(ql)?:\/\//.test(url)) {
+    if (
+      separator < 1 ||
+      !/^[a-z][a-z0-9_-]{0,30}$/.test(name) ||
+      !/^postgres(ql)?:\/\//.test(url)
+    ) {
       throw new ConfigValidationError([
         `TENANT_CLUSTERS: "${name || pair.slice(0, 20)}" must be name=postgres://... (name: a-z, 0-9, _ or -)`,
       ]);
@@ -102,7 +108,9 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
   const problems: string[] = [];
   const common = commonConfig(parsed, problems);
   if (!parsed.PLATFORM_ADMIN_TOKEN && parsed.NODE_ENV === 'production') {
-    problems.push('PLATFORM_ADMIN_TOKEN: required in production (the bootstrap operator credential)');
+    problems.push(
+      'PLATFORM_ADMIN_TOKEN: required in production (the bootstrap operator credential)',
+    );
   }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   const portSuffix = parsed.DATA_PLANE_PORT === 80 ? '' : `:${parsed.DATA_PLANE_PORT}`;
@@ -131,7 +139,9 @@ export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataP
     ...common,
     port: parsed.DATA_PLANE_PORT,
     host: parsed.DATA_PLANE_HOST,
-    trustedProxies: parsed.TRUSTED_PROXIES.split(',').map((p) => p.trim()).filter(Boolean),
+    trustedProxies: parsed.TRUSTED_PROXIES.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
     tenantCache: {
       size: parsed.TENANT_CACHE_SIZE,
       ttlMs: parsed.TENANT_CACHE_TTL_MS,

@@ -16,7 +16,8 @@ const redisUrl = z
     message: 'must be a redis:// URL',
   });
 
-const hostnameRule = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const hostnameRule =
+  /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /** Settings both apps read: where the registry lives, Redis, the platform's domain. */
 export const sharedEnvSchema = z.object({
@@ -28,7 +29,10 @@ export const sharedEnvSchema = z.object({
    * commas. The registry always lives on DATABASE_URL, which is also the cluster named `main`.
    */
   TENANT_CLUSTERS: z.string().default(''),
-  DEFAULT_TENANT_CLUSTER: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/).default('main'),
+  DEFAULT_TENANT_CLUSTER: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,30}$/)
+    .default('main'),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   /** Recycle pooled connections: PostgreSQL backends cache every relation they touch, unbounded. */
   DATABASE_CONNECTION_MAX_USES: z.coerce.number().int().min(1).default(5000),
@@ -36,7 +40,10 @@ export const sharedEnvSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
   /** Prefix for every Redis key and channel, so two deployments (or test runs) can share a Redis. */
-  REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9:_-]{1,64}$/).default('tenancy'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9:_-]{1,64}$/)
+    .default('tenancy'),
   PLATFORM_DOMAIN: z
     .string()
     .transform((value) => value.toLowerCase().replace(/\.$/, ''))
@@ -70,6 +77,8 @@ export const dataPlaneEnvSchema = sharedEnvSchema.extend({
   TENANT_CACHE_TTL_MS: z.coerce.number().int().min(100).default(30000),
   /** How long an unknown host is remembered, so a flood of bad hosts does not reach the registry. */
   UNKNOWN_HOST_CACHE_TTL_MS: z.coerce.number().int().min(0).default(1000),
-  BODY_LIMIT: z.string().regex(/^\d+(kb|mb)$/).default('100kb'),
+  BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(kb|mb)$/)
+    .default('100kb'),
 });
-

@@ -79,7 +79,9 @@ export class ClusterConnections {
 
   /** Every configured cluster answers a trivial query. */
   async check(): Promise<void> {
-    await Promise.all([...this.dataSources.values()].map((dataSource) => dataSource.query('SELECT 1')));
+    await Promise.all(
+      [...this.dataSources.values()].map((dataSource) => dataSource.query('SELECT 1')),
+    );
   }
 
   async close(): Promise<void> {

@@ -64,20 +64,23 @@ export class TenantSchemaMigrator {
   async currentVersion(tenant: TenantRef): Promise<number> {
     const dataSource = this.clusters.dataSource(tenant.cluster);
     const schema = quoteTenantSchema(tenant.schemaName);
-    const [table] = (await dataSource.query('SELECT to_regclass($1) IS NOT NULL AS present', [
-      `${schema}.${TEMPLATE_HISTORY_TABLE}`,
-    ])) as { present: boolean }[];
+    const [table] = await dataSource.query<{ present: boolean }[]>(
+      'SELECT to_regclass($1) IS NOT NULL AS present',
+      [`${schema}.${TEMPLATE_HISTORY_TABLE}`],
+    );
     if (!table?.present) return 0;
-    const [row] = (await dataSource.query(
+    const [row] = await dataSource.query<{ version: number }[]>(
       `SELECT coalesce(max(version), 0)::int AS version FROM ${schema}.${TEMPLATE_HISTORY_TABLE}`,
-    )) as { version: number }[];
+    );
     return row?.version ?? 0;
   }
 
   /** Applies (or, for a lower target, reverts) migrations until the schema is at `target`. */
   async migrate(tenant: TenantRef, target = this.latestVersion): Promise<MigrationOutcome> {
     if (!Number.isInteger(target) || target < 0 || target > this.latestVersion) {
-      throw new Error(`Template version ${target} does not exist (latest is ${this.latestVersion})`);
+      throw new Error(
+        `Template version ${target} does not exist (latest is ${this.latestVersion})`,
+      );
     }
     const runner = this.clusters.dataSource(tenant.cluster).createQueryRunner();
     await runner.connect();
@@ -197,9 +200,10 @@ export class TenantSchemaMigrator {
   }
 
   private async readVersion(runner: QueryRunner): Promise<number> {
-    const rows: { version: number }[] = await runner.query(
+    // QueryRunner.query is untyped (any); the SQL guarantees one row with an int.
+    const rows = (await runner.query(
       `SELECT coalesce(max(version), 0)::int AS version FROM ${TEMPLATE_HISTORY_TABLE}`,
-    );
+    )) as { version: number }[];
     return rows[0]?.version ?? 0;
   }
 

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
@@ -17,6 +18,7 @@ export function applyHttpDefaults(app: NestExpressApplication, bodyLimit: string
 
 export async function listenOn(app: INestApplication, port: number, host: string): Promise<number> {
   await app.listen(port, host);
-  const address = app.getHttpServer().address() as { port: number } | string | null;
+  const server = app.getHttpServer() as Server;
+  const address = server.address();
   return typeof address === 'object' && address ? address.port : port;
 }

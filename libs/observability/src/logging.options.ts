@@ -17,7 +17,9 @@ export function loggingOptions(service: string, level: string): Params {
       // An upstream id is kept only when it looks like one; anything else could forge log lines.
       genReqId: (request: IncomingMessage) => {
         const header = request.headers['x-request-id'];
-        return typeof header === 'string' && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
+        return typeof header === 'string' && REQUEST_ID_PATTERN.test(header)
+          ? header
+          : randomUUID();
       },
       mixin: () => {
         const tenant = TenantContext.currentOrNull();

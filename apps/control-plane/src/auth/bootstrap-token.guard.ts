@@ -1,5 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Inject, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
@@ -32,7 +38,7 @@ export class BootstrapTokenGuard implements CanActivate {
     if (isPublic) return true;
     const request = context.switchToHttp().getRequest<OperatorRequest>();
     const match = /^Bearer (.+)$/.exec(request.headers.authorization ?? '');
-    if (!match || !timingSafeEqual(digest(match[1]!), this.expected)) {
+    if (!match || !timingSafeEqual(digest(match[1]), this.expected)) {
       throw new UnauthorizedException({
         error: 'unauthenticated',
         message: 'Send the operator credential as Authorization: Bearer <token>',

@@ -1,6 +1,10 @@
 import { Process, Processor } from '@nestjs/bull';
 import type { Job } from 'bull';
-import { PROVISION_TENANT_JOB, PROVISIONING_QUEUE, type ProvisionTenantJob } from './provisioning.queue';
+import {
+  PROVISION_TENANT_JOB,
+  PROVISIONING_QUEUE,
+  type ProvisionTenantJob,
+} from './provisioning.queue';
 import { TenantProvisioner } from './tenant-provisioner.service';
 
 /** Tenants provisioned at once per worker process; more workers scale it out. */

@@ -29,7 +29,9 @@ export class ProvisioningPipeline {
     this.steps = [createSchema, applyTemplate, seedLookups, activate];
     const names = this.steps.map((step) => step.name).join();
     if (names !== PROVISIONING_STEP_NAMES.join()) {
-      throw new Error(`Provisioning steps ${names} disagree with ${PROVISIONING_STEP_NAMES.join()}`);
+      throw new Error(
+        `Provisioning steps ${names} disagree with ${PROVISIONING_STEP_NAMES.join()}`,
+      );
     }
   }
 }

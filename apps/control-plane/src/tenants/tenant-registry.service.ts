@@ -53,7 +53,11 @@ export class TenantRegistry {
    * transaction, then enqueues provisioning. With an idempotency key, a repeat of the same
    * request returns the first result; the same key with another body is refused.
    */
-  async create(input: CreateTenantDto, actor: string, idempotencyKey?: string): Promise<TenantView> {
+  async create(
+    input: CreateTenantDto,
+    actor: string,
+    idempotencyKey?: string,
+  ): Promise<TenantView> {
     const custom = input.customDomain ? this.checkCustomDomain(input.customDomain) : null;
     const requestHash = hashRequest(input);
     const tenant = await this.dataSource.transaction(async (manager) => {
@@ -180,9 +184,7 @@ export class TenantRegistry {
   }
 
   private async hostnamesOf(tenantId: string): Promise<string[]> {
-    const domains = await this.dataSource
-      .getRepository(TenantDomainEntity)
-      .findBy({ tenantId });
+    const domains = await this.dataSource.getRepository(TenantDomainEntity).findBy({ tenantId });
     return domains.map((domain) => domain.hostname);
   }
 
@@ -273,12 +275,19 @@ export class TenantRegistry {
   }
 }
 
-function translateUniqueViolation(error: unknown, slug: string, customHostname: string | null): unknown {
+function translateUniqueViolation(
+  error: unknown,
+  slug: string,
+  customHostname: string | null,
+): unknown {
   if (!(error instanceof QueryFailedError)) return error;
   const { code, constraint } = error.driverError as { code?: string; constraint?: string };
   if (code !== UNIQUE_VIOLATION) return error;
   if (constraint === 'tenants_slug_key') {
-    return new ControlPlaneException(ControlPlaneErrorCode.SlugTaken, `slug "${slug}" is already taken`);
+    return new ControlPlaneException(
+      ControlPlaneErrorCode.SlugTaken,
+      `slug "${slug}" is already taken`,
+    );
   }
   if (constraint === 'tenant_domains_hostname_key') {
     return new ControlPlaneException(

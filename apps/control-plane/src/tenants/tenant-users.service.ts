@@ -30,7 +30,11 @@ export class TenantUsersService {
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
-  async create(idOrSlug: string, input: CreateTenantUserDto, actor: string): Promise<CreatedTenantUser> {
+  async create(
+    idOrSlug: string,
+    input: CreateTenantUserDto,
+    actor: string,
+  ): Promise<CreatedTenantUser> {
     const tenant = await this.registry.find(idOrSlug);
     if (tenant.status !== 'active' && tenant.status !== 'suspended') {
       throw new ControlPlaneException(

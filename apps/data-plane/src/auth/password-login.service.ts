@@ -30,7 +30,10 @@ export class PasswordLoginService {
     );
     const matches = await verify(user?.password_hash ?? (await this.decoyHash), password);
     if (!user?.password_hash || !matches) {
-      throw new DataPlaneException(DataPlaneErrorCode.InvalidCredentials, 'E-mail or password is wrong');
+      throw new DataPlaneException(
+        DataPlaneErrorCode.InvalidCredentials,
+        'E-mail or password is wrong',
+      );
     }
     return { accessToken: await this.tokens.issue({ id: user.id, role: user.role }) };
   }

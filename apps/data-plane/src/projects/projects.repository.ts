@@ -22,6 +22,6 @@ export class ProjectsRepository {
       `INSERT INTO projects (name, description, created_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
       [name, description, createdBy],
     );
-    return project!;
+    return project;
   }
 }

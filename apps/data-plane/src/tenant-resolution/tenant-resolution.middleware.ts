@@ -52,7 +52,11 @@ export class TenantResolutionMiddleware implements NestMiddleware {
 }
 
 function admit(tenant: ResolvedTenant | null): ResolvedTenant {
-  if (!tenant) throw new DataPlaneException(DataPlaneErrorCode.UnknownTenant, 'No tenant is served at this host');
+  if (!tenant)
+    throw new DataPlaneException(
+      DataPlaneErrorCode.UnknownTenant,
+      'No tenant is served at this host',
+    );
   switch (tenant.status) {
     case 'active':
       return tenant;
@@ -71,7 +75,10 @@ function admit(tenant: ResolvedTenant | null): ResolvedTenant {
       );
     case 'deleting':
     case 'deleted':
-      throw new DataPlaneException(DataPlaneErrorCode.UnknownTenant, 'No tenant is served at this host');
+      throw new DataPlaneException(
+        DataPlaneErrorCode.UnknownTenant,
+        'No tenant is served at this host',
+      );
     default: {
       const unhandled: never = tenant.status;
       throw new Error(`Unhandled tenant status ${String(unhandled)}`);

@@ -1,5 +1,9 @@
 import { inspect } from 'node:util';
-import { ConfigValidationError, loadControlPlaneConfig, loadDataPlaneConfig } from '../config.loader';
+import {
+  ConfigValidationError,
+  loadControlPlaneConfig,
+  loadDataPlaneConfig,
+} from '../config.loader';
 
 describe('config loading', () => {
   it('applies the documented defaults', () => {
@@ -23,7 +27,11 @@ describe('config loading', () => {
   it('names every invalid setting and the rule it breaks', () => {
     let error: unknown;
     try {
-      loadDataPlaneConfig({ DATABASE_URL: 'mysql://x', DATA_PLANE_PORT: '70000', PLATFORM_DOMAIN: 'bad domain' });
+      loadDataPlaneConfig({
+        DATABASE_URL: 'mysql://x',
+        DATA_PLANE_PORT: '70000',
+        PLATFORM_DOMAIN: 'bad domain',
+      });
     } catch (caught) {
       error = caught;
     }
@@ -35,7 +43,9 @@ describe('config loading', () => {
   });
 
   it('never prints secrets', () => {
-    const config = loadControlPlaneConfig({ PLATFORM_ADMIN_TOKEN: 'super-secret-token-of-24-chars' });
+    const config = loadControlPlaneConfig({
+      PLATFORM_ADMIN_TOKEN: 'super-secret-token-of-24-chars',
+    });
     const printed = `${JSON.stringify(config)} ${inspect(config)} ${String(config.adminToken)}`;
     expect(printed).not.toContain('super-secret-token-of-24-chars');
   });
@@ -46,7 +56,9 @@ describe('config loading', () => {
       DEFAULT_TENANT_CLUSTER: 'eu',
     });
     expect(config.clusters.map((cluster) => cluster.name)).toEqual(['main', 'eu', 'us']);
-    expect(() => loadDataPlaneConfig({ DEFAULT_TENANT_CLUSTER: 'mars' })).toThrow(/not a configured cluster/);
+    expect(() => loadDataPlaneConfig({ DEFAULT_TENANT_CLUSTER: 'mars' })).toThrow(
+      /not a configured cluster/,
+    );
     expect(() => loadDataPlaneConfig({ TENANT_CLUSTERS: 'bad' })).toThrow(/TENANT_CLUSTERS/);
   });
 });

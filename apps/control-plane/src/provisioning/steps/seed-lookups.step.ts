@@ -12,7 +12,8 @@ export class SeedLookupsStep implements ProvisioningStep {
 
   async run(): Promise<void> {
     await this.database.run(async (tx) => {
-      for (const seed of TENANT_TEMPLATE_SEEDS) await seed.run((sql, params) => tx.query(sql, params));
+      for (const seed of TENANT_TEMPLATE_SEEDS)
+        await seed.run((sql, params) => tx.query(sql, params));
     });
   }
 }

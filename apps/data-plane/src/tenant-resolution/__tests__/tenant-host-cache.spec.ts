@@ -2,7 +2,15 @@ import type { ResolvedTenant } from '@platform/tenancy';
 import { TenantHostCache } from '../tenant-host-cache';
 
 function tenant(id: string): ResolvedTenant {
-  return { id, slug: id, name: id, plan: 'free', status: 'active', schemaName: `t_${id}`, cluster: 'main' };
+  return {
+    id,
+    slug: id,
+    name: id,
+    plan: 'free',
+    status: 'active',
+    schemaName: `t_${id}`,
+    cluster: 'main',
+  };
 }
 
 describe('TenantHostCache', () => {
