@@ -17,6 +17,12 @@ export class TenantResolver implements OnModuleInit {
   private readonly cache: TenantHostCache;
   /** Concurrent misses for one hostname share a single registry query. */
   private readonly inFlight = new Map<string, Promise<ResolvedTenant | null>>();
+  /**
+   * Bumped by every change event. A registry answer read before a change must not be cached
+   * after it (it would outlive the change by a whole TTL), so a lookup caches only when no
+   * event arrived while it ran.
+   */
+  private generation = 0;
 
   constructor(
     private readonly directory: TenantDirectory,
@@ -37,7 +43,9 @@ export class TenantResolver implements OnModuleInit {
     if (cached) return cached.tenant;
     const pending = this.inFlight.get(hostname);
     if (pending) return pending;
-    const lookup = this.lookUp(hostname).finally(() => this.inFlight.delete(hostname));
+    const lookup: Promise<ResolvedTenant | null> = this.lookUp(hostname).finally(() => {
+      if (this.inFlight.get(hostname) === lookup) this.inFlight.delete(hostname);
+    });
     this.inFlight.set(hostname, lookup);
     return lookup;
   }
@@ -47,12 +55,16 @@ export class TenantResolver implements OnModuleInit {
   }
 
   private async lookUp(hostname: string): Promise<ResolvedTenant | null> {
+    const generation = this.generation;
     const tenant = await this.directory.findByHostname(hostname);
-    this.cache.remember(hostname, tenant);
+    if (generation === this.generation) this.cache.remember(hostname, tenant);
     return tenant;
   }
 
   private onTenantEvent(event: TenantEvent): void {
+    this.generation++;
+    // Requests arriving from now on must not join a lookup that may predate the change.
+    this.inFlight.clear();
     if (event.type === 'resync') {
       this.cache.clear();
       return;
