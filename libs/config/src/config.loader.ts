@@ -75,6 +75,10 @@ function commonConfig(env: SharedEnv, problems: string[]) {
       maxLifetimeSeconds: env.DATABASE_CONNECTION_MAX_LIFETIME_SECONDS,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
     },
+    migrations: {
+      lockTimeoutMs: env.MIGRATION_LOCK_TIMEOUT_MS,
+      statementTimeoutMs: env.MIGRATION_STATEMENT_TIMEOUT_MS,
+    },
     redisUrl: new Secret(env.REDIS_URL),
     redisPrefix: env.REDIS_PREFIX,
     platformDomain: env.PLATFORM_DOMAIN,

@@ -38,6 +38,9 @@ export const sharedEnvSchema = z.object({
   DATABASE_CONNECTION_MAX_USES: z.coerce.number().int().min(1).default(5000),
   DATABASE_CONNECTION_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(1).default(900),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
+  /** A schema migration waits at most this long for a lock (another runner, app traffic). */
+  MIGRATION_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
+  MIGRATION_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(600000),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
   /** Prefix for every Redis key and channel, so two deployments (or test runs) can share a Redis. */
   REDIS_PREFIX: z

@@ -55,11 +55,7 @@ export class DatabaseModule implements OnApplicationShutdown {
             clusters: ClusterConnections,
             config: CommonConfig,
             migrations: readonly TemplateMigration[],
-          ) =>
-            new TenantSchemaMigrator(clusters, migrations, {
-              lockTimeoutMs: 5_000,
-              statementTimeoutMs: Math.max(config.pool.statementTimeoutMs, 60_000),
-            }),
+          ) => new TenantSchemaMigrator(clusters, migrations, config.migrations),
         },
       ],
       exports: [ClusterConnections, TenantTransactionRunner, TenantSchemaMigrator],

@@ -22,6 +22,7 @@ export interface MigratorSettings {
 
 /** The table inside every tenant schema that records which template migrations it has. */
 export const TEMPLATE_HISTORY_TABLE = 'template_migrations';
+const UNDEFINED_TABLE = '42P01';
 
 /**
  * Brings one tenant schema to a template version. Each tenant records its own history inside
@@ -60,19 +61,25 @@ export class TenantSchemaMigrator {
       .query(`CREATE SCHEMA IF NOT EXISTS ${quoteTenantSchema(tenant.schemaName)}`);
   }
 
-  /** The schema's template version as its own history table says (0 when it has none). */
+  /**
+   * The schema's template version as its own history table says (0 when it has none). One
+   * round trip, outside any transaction: a fleet run uses it to skip schemas with nothing to do.
+   */
   async currentVersion(tenant: TenantRef): Promise<number> {
-    const dataSource = this.clusters.dataSource(tenant.cluster);
     const schema = quoteTenantSchema(tenant.schemaName);
-    const [table] = await dataSource.query<{ present: boolean }[]>(
-      'SELECT to_regclass($1) IS NOT NULL AS present',
-      [`${schema}.${TEMPLATE_HISTORY_TABLE}`],
-    );
-    if (!table?.present) return 0;
-    const [row] = await dataSource.query<{ version: number }[]>(
-      `SELECT coalesce(max(version), 0)::int AS version FROM ${schema}.${TEMPLATE_HISTORY_TABLE}`,
-    );
-    return row?.version ?? 0;
+    try {
+      const [row] = await this.clusters
+        .dataSource(tenant.cluster)
+        .query<{ version: number }[]>(
+          `SELECT coalesce(max(version), 0)::int AS version FROM ${schema}.${TEMPLATE_HISTORY_TABLE}`,
+        );
+      return row?.version ?? 0;
+    } catch (error) {
+      if ((error as { driverError?: { code?: string } }).driverError?.code === UNDEFINED_TABLE) {
+        return 0;
+      }
+      throw error;
+    }
   }
 
   /** Applies (or, for a lower target, reverts) migrations until the schema is at `target`. */
@@ -82,6 +89,8 @@ export class TenantSchemaMigrator {
         `Template version ${target} does not exist (latest is ${this.latestVersion})`,
       );
     }
+    const seen = await this.currentVersion(tenant);
+    if (seen === target) return { fromVersion: seen, toVersion: target, applied: [] };
     const runner = this.clusters.dataSource(tenant.cluster).createQueryRunner();
     await runner.connect();
     try {
@@ -177,18 +186,16 @@ export class TenantSchemaMigrator {
 
   private async enterSchema(runner: QueryRunner, tenant: TenantRef): Promise<void> {
     const schema = quoteTenantSchema(tenant.schemaName);
+    // Timeouts first, so that waiting for the lock below is bounded by lock_timeout too.
     await runner.query(
-      `SELECT pg_advisory_xact_lock(hashtextextended($1, 0)),
-              set_config('search_path', $2, true),
-              set_config('lock_timeout', $3, true),
-              set_config('statement_timeout', $4, true)`,
-      [
-        `tenant-migrate:${tenant.schemaName}`,
-        schema,
-        `${this.settings.lockTimeoutMs}`,
-        `${this.settings.statementTimeoutMs}`,
-      ],
+      `SELECT set_config('search_path', $1, true),
+              set_config('lock_timeout', $2, true),
+              set_config('statement_timeout', $3, true)`,
+      [schema, `${this.settings.lockTimeoutMs}`, `${this.settings.statementTimeoutMs}`],
     );
+    await runner.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `tenant-migrate:${tenant.schemaName}`,
+    ]);
     await runner.query(
       `CREATE TABLE IF NOT EXISTS ${TEMPLATE_HISTORY_TABLE} (
          version integer PRIMARY KEY,

@@ -3,6 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { jsonBodyParser } from './json-body.middleware';
+import { rejectNulCharacters } from './nul-character.middleware';
 import { strictValidationPipe } from './validation.pipe';
 
 /** What both apps set on their HTTP server, in one place so they cannot drift apart. */
@@ -12,6 +13,7 @@ export function applyHttpDefaults(app: NestExpressApplication, bodyLimit: string
   // Forwarded headers are judged by the apps themselves against their trusted-proxy list.
   app.set('trust proxy', false);
   app.use(jsonBodyParser(bodyLimit));
+  app.use(rejectNulCharacters());
   app.useGlobalPipes(strictValidationPipe());
   app.enableShutdownHooks();
 }

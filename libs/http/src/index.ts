@@ -4,3 +4,4 @@ export { jsonBodyParser } from './json-body.middleware';
 export { strictValidationPipe } from './validation.pipe';
 export { httpErrorBody } from './http-error-body';
 export { PUBLIC_ROUTE, PublicRoute } from './public-route.decorator';
+export { rejectNulCharacters } from './nul-character.middleware';

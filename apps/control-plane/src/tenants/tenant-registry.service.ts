@@ -231,7 +231,7 @@ export class TenantRegistry {
     const tenant = manager.create(TenantEntity, {
       id,
       slug: input.slug,
-      name: input.name.trim(),
+      name: input.name,
       plan: input.plan ?? 'free',
       adminEmail: input.adminEmail.toLowerCase(),
       status: 'provisioning',
