@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo, Server } from 'node:net';
-import type { INestApplication, INestApplicationContext } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { loadControlPlaneConfig, loadDataPlaneConfig } from '@platform/config';
@@ -75,7 +75,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   });
   const controlPlane = await createControlPlaneApp(controlPlaneConfig);
   await controlPlane.listen(0, '127.0.0.1');
-  const worker: INestApplicationContext | null = options.withoutWorker
+  const worker: INestApplication | null = options.withoutWorker
     ? null
     : await createWorker(controlPlaneConfig);
   const dataPlaneDatabaseUrl = options.dataPlaneDatabaseUrl

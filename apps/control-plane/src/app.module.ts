@@ -11,6 +11,8 @@ import { TenantEventsModule } from '@platform/tenant-events';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
 import { BootstrapTokenGuard } from './auth/bootstrap-token.guard';
 import { ControlPlaneExceptionFilter } from './errors/control-plane-exception.filter';
+import { FleetModule } from './fleet/fleet.module';
+import { MigrationRunsController } from './fleet/migration-runs.controller';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
 import { TenantUsersService } from './tenants/tenant-users.service';
@@ -34,8 +36,9 @@ export class ControlPlaneModule {
           readinessChecks: controlPlaneReadinessChecks,
         }),
         RegistryModule,
+        FleetModule,
       ],
-      controllers: [TenantsController],
+      controllers: [TenantsController, MigrationRunsController],
       providers: [
         TenantUsersService,
         { provide: APP_GUARD, useClass: BootstrapTokenGuard },

@@ -5,10 +5,15 @@ import {
   type ControlPlaneConfig,
 } from '@platform/config';
 import { DatabaseModule } from '@platform/database';
+import { ObservabilityModule } from '@platform/observability';
 import { TenantEventsModule } from '@platform/tenant-events';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
 import { TenantsListCommand } from './cli/tenants-list.command';
+import { TenantsMigrateCommand } from './cli/tenants-migrate.command';
 import { TenantsStatusCommand } from './cli/tenants-status.command';
+import { FleetWorkerModule } from './fleet/fleet-worker.module';
+import { FleetModule } from './fleet/fleet.module';
+import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
 
 /** The SRE CLI: the same services as the API, driven from a terminal. */
@@ -25,8 +30,15 @@ export class CliModule {
         }),
         TenantEventsModule,
         RegistryModule,
+        FleetModule,
+        // The CLI works on the runs it starts, so it needs no separate worker to make progress.
+        FleetWorkerModule,
+        ObservabilityModule.forRoot({
+          service: 'cli',
+          readinessChecks: controlPlaneReadinessChecks,
+        }),
       ],
-      providers: [TenantsListCommand, TenantsStatusCommand],
+      providers: [TenantsListCommand, TenantsStatusCommand, TenantsMigrateCommand],
     };
   }
 }

@@ -5,7 +5,8 @@ import { PLATFORM_MIGRATIONS } from '@platform/migrations';
 import { CliModule } from './cli.module';
 
 async function main(): Promise<void> {
-  const config = loadControlPlaneConfig();
+  // The terminal is for the progress bar and tables; the run's details are in the registry.
+  const config = { ...loadControlPlaneConfig(), logLevel: 'warn' as const };
   await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
   await CommandFactory.run(CliModule.forRoot(config), {
     logger: ['error', 'warn'],

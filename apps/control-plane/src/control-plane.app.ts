@@ -1,8 +1,6 @@
 import { NestFactory } from '@nestjs/core';
-import type { INestApplicationContext } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { Logger } from 'nestjs-pino';
 import type { ControlPlaneConfig } from '@platform/config';
 import { migratePlatformSchema } from '@platform/database';
 import { applyHttpDefaults } from '@platform/http';
@@ -37,13 +35,18 @@ export async function createControlPlaneApp(
   return app;
 }
 
-/** The job worker (worker.ts, e2e tests): an application context with the Bull processors. */
-export async function createWorker(config: ControlPlaneConfig): Promise<INestApplicationContext> {
+/**
+ * The job worker (worker.ts, e2e tests): the Bull processors, plus an HTTP server with health
+ * and metrics only (call `listen(config.workerPort)`).
+ */
+export async function createWorker(config: ControlPlaneConfig): Promise<NestExpressApplication> {
   await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
-  const worker = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+  const worker = await NestFactory.create<NestExpressApplication>(WorkerModule.forRoot(config), {
     bufferLogs: true,
+    bodyParser: false,
   });
-  worker.useLogger(worker.get(Logger));
-  worker.enableShutdownHooks();
+  applyHttpDefaults(worker, '1kb');
+  // Processors start on init, whether or not the caller ever listens.
+  await worker.init();
   return worker;
 }

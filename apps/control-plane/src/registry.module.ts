@@ -1,10 +1,16 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { COMMON_CONFIG, type CommonConfig } from '@platform/config';
+import {
+  COMMON_CONFIG,
+  CONTROL_PLANE_CONFIG,
+  type CommonConfig,
+  type ControlPlaneConfig,
+} from '@platform/config';
 import { PLATFORM_SCHEMA } from '@platform/database';
 import { AuditEntryEntity } from './audit/audit-entry.entity';
 import { AuditLog } from './audit/audit-log.service';
+import { FLEET_QUEUE } from './fleet/fleet.queue';
 import { PROVISIONING_QUEUE, ProvisioningQueue } from './provisioning/provisioning.queue';
 import { ProvisioningStepEntity } from './provisioning/provisioning-step.entity';
 import { IdempotencyKeyEntity } from './tenants/idempotency-key.entity';
@@ -44,7 +50,19 @@ const REGISTRY_ENTITIES = [
         prefix: `${config.redisPrefix}:bull`,
       }),
     }),
-    BullModule.registerQueue({ name: PROVISIONING_QUEUE }),
+    // A killed worker's jobs go to another worker once their lock lapses (QUEUE_LOCK_DURATION_MS).
+    ...[PROVISIONING_QUEUE, FLEET_QUEUE].map((name) =>
+      BullModule.registerQueueAsync({
+        name,
+        inject: [CONTROL_PLANE_CONFIG],
+        useFactory: (config: ControlPlaneConfig) => ({
+          settings: {
+            lockDuration: config.queueLockDurationMs,
+            stalledInterval: config.queueLockDurationMs,
+          },
+        }),
+      }),
+    ),
   ],
   providers: [TenantRegistry, TenantChangeNotifier, AuditLog, ProvisioningQueue],
   exports: [TenantRegistry, TenantChangeNotifier, AuditLog, ProvisioningQueue, BullModule],

@@ -8,6 +8,7 @@ import { DatabaseModule } from '@platform/database';
 import { ObservabilityModule } from '@platform/observability';
 import { TenantEventsModule } from '@platform/tenant-events';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
+import { FleetWorkerModule } from './fleet/fleet-worker.module';
 import { PROVISIONING_STEP_PROVIDERS } from './provisioning/provisioning.pipeline';
 import { ProvisionTenantProcessor } from './provisioning/provision-tenant.processor';
 import { ProvisioningRecovery } from './provisioning/provisioning-recovery.service';
@@ -16,7 +17,10 @@ import { TenantProvisioner } from './provisioning/tenant-provisioner.service';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
 
-/** The job worker: Bull processors, no HTTP API. Run as many as the queues need. */
+/**
+ * The job worker: Bull processors (provisioning, fleet migrations). Its HTTP server has only
+ * health and metrics. Run as many as the queues need.
+ */
 @Module({})
 export class WorkerModule {
   static forRoot(config: ControlPlaneConfig): DynamicModule {
@@ -32,9 +36,9 @@ export class WorkerModule {
         ObservabilityModule.forRoot({
           service: 'worker',
           readinessChecks: controlPlaneReadinessChecks,
-          http: false,
         }),
         RegistryModule,
+        FleetWorkerModule,
       ],
       providers: [
         ...PROVISIONING_STEP_PROVIDERS,

@@ -1,10 +1,13 @@
 import { Logger } from 'nestjs-pino';
 import { loadControlPlaneConfig } from '@platform/config';
+import { listenOn } from '@platform/http';
 import { createWorker } from './control-plane.app';
 
 async function main(): Promise<void> {
-  const worker = await createWorker(loadControlPlaneConfig());
-  worker.get(Logger).log('worker started: provisioning queue');
+  const config = loadControlPlaneConfig();
+  const worker = await createWorker(config);
+  const port = await listenOn(worker, config.workerPort, config.host);
+  worker.get(Logger).log(`worker started (provisioning, fleet migrations); health on :${port}`);
 }
 
 main().catch((error: unknown) => {

@@ -91,11 +91,13 @@ export type CommonConfig = ReturnType<typeof commonConfig>;
 export interface ControlPlaneConfig extends CommonConfig {
   readonly port: number;
   readonly host: string;
+  readonly workerPort: number;
   readonly adminToken: Secret;
   /** True when the admin token was generated for this development process. */
   readonly adminTokenGenerated: boolean;
   readonly dataPlanePublicUrl: string;
   readonly provisioning: { attempts: number; backoffMs: number };
+  readonly queueLockDurationMs: number;
   readonly inviteTtlHours: number;
 }
 
@@ -122,6 +124,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     ...common,
     port: parsed.CONTROL_PLANE_PORT,
     host: parsed.CONTROL_PLANE_HOST,
+    workerPort: parsed.WORKER_PORT,
     adminToken: new Secret(parsed.PLATFORM_ADMIN_TOKEN ?? randomBytes(24).toString('base64url')),
     adminTokenGenerated: !parsed.PLATFORM_ADMIN_TOKEN,
     dataPlanePublicUrl:
@@ -131,6 +134,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
       backoffMs: parsed.PROVISIONING_BACKOFF_MS,
     },
     inviteTtlHours: parsed.INVITE_TTL_HOURS,
+    queueLockDurationMs: parsed.QUEUE_LOCK_DURATION_MS,
   };
 }
 

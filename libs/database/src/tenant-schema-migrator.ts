@@ -165,6 +165,18 @@ export class TenantSchemaMigrator {
     }
   }
 
+  /** The migrations that would take a schema from one version to another, in order. */
+  stepsBetween(
+    from: number,
+    to: number,
+  ): { version: number; name: string; direction: 'up' | 'down' }[] {
+    return this.plan(from, to).map(({ version, direction, migration }) => ({
+      version,
+      direction,
+      name: migration.name,
+    }));
+  }
+
   private plan(current: number, target: number): MigrationStep[] {
     const steps: MigrationStep[] = [];
     for (let version = current + 1; version <= target; version++) {

@@ -18,14 +18,11 @@ export interface ObservabilityOptions {
   readonly service: string;
   /** Provider of READINESS_CHECKS (a factory that gathers the app's checks). */
   readonly readinessChecks: Provider;
-  /** Workers have no HTTP server: they get logging and metrics objects only. */
-  readonly http?: boolean;
 }
 
 @Module({})
 export class ObservabilityModule implements NestModule {
   static forRoot(options: ObservabilityOptions): DynamicModule {
-    const http = options.http ?? true;
     return {
       module: ObservabilityModule,
       global: true,
@@ -36,7 +33,7 @@ export class ObservabilityModule implements NestModule {
         }),
         TerminusModule.forRoot({ logger: false }),
       ],
-      controllers: http ? [HealthController, MetricsController] : [],
+      controllers: [HealthController, MetricsController],
       providers: [MetricsRegistry, options.readinessChecks],
       exports: [MetricsRegistry],
     };

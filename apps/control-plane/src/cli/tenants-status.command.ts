@@ -1,36 +1,37 @@
-import { InjectDataSource } from '@nestjs/typeorm';
 import { Command, CommandRunner } from 'nest-commander';
-import { DataSource } from 'typeorm';
-import { TenantSchemaMigrator } from '@platform/database';
+import { FleetPlanner } from '../fleet/fleet-planner.service';
 
-/** Fleet overview: tenants per status and per template version, against the latest version. */
+/** Fleet overview: tenants per template version and status, and who failed last. */
 @Command({
   name: 'tenants:status',
-  description: 'Count tenants per status and per template version (version drift)',
+  description: 'Tenants per template version and status (drift), and the last failures',
 })
 export class TenantsStatusCommand extends CommandRunner {
-  constructor(
-    @InjectDataSource() private readonly registry: DataSource,
-    private readonly migrator: TenantSchemaMigrator,
-  ) {
+  constructor(private readonly planner: FleetPlanner) {
     super();
   }
 
   async run(): Promise<void> {
-    const rows = await this.registry.query<
-      { status: string; template_version: number; tenants: number }[]
-    >(
-      `SELECT status, template_version, count(*)::int AS tenants
-         FROM platform.tenants GROUP BY status, template_version ORDER BY status, template_version`,
-    );
-    console.log(`latest template version: ${this.migrator.latestVersion}`);
+    const status = await this.planner.status();
+    console.log(`latest template version: ${status.latestVersion}`);
     console.table(
-      rows.map((row) => ({
+      status.byVersion.map((row) => ({
+        'template version': row.version,
         status: row.status,
-        'template version': row.template_version,
         tenants: row.tenants,
-        behind: row.template_version < this.migrator.latestVersion ? 'yes' : '',
+        behind: row.version < status.latestVersion ? 'yes' : '',
       })),
     );
+    if (status.lastFailures.length > 0) {
+      console.log('tenants whose last migration failed:');
+      console.table(
+        status.lastFailures.map((failure) => ({
+          tenant: failure.slug,
+          run: failure.runId,
+          at: failure.at,
+          error: (failure.error ?? '').slice(0, 100),
+        })),
+      );
+    }
   }
 }

@@ -13,6 +13,7 @@ import { ControlPlaneErrorCode, ControlPlaneException } from './control-plane.ex
 function statusFor(code: ControlPlaneErrorCode): HttpStatus {
   switch (code) {
     case ControlPlaneErrorCode.TenantNotFound:
+    case ControlPlaneErrorCode.MigrationRunNotFound:
       return HttpStatus.NOT_FOUND;
     case ControlPlaneErrorCode.SlugTaken:
     case ControlPlaneErrorCode.HostnameTaken:
@@ -21,6 +22,7 @@ function statusFor(code: ControlPlaneErrorCode): HttpStatus {
     case ControlPlaneErrorCode.UserExists:
       return HttpStatus.CONFLICT;
     case ControlPlaneErrorCode.InvalidCustomDomain:
+    case ControlPlaneErrorCode.InvalidMigrationRun:
       return HttpStatus.BAD_REQUEST;
     case ControlPlaneErrorCode.IdempotencyKeyReused:
       return HttpStatus.UNPROCESSABLE_ENTITY;

@@ -8,6 +8,8 @@ export enum ControlPlaneErrorCode {
   TenantNotActive = 'tenant_not_active',
   UserExists = 'user_exists',
   InvalidCustomDomain = 'invalid_custom_domain',
+  MigrationRunNotFound = 'migration_run_not_found',
+  InvalidMigrationRun = 'invalid_migration_run',
 }
 
 /** Thrown by services, never HTTP exceptions: the same services run in jobs and the CLI. */

@@ -1,0 +1,37 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { RUN_TENANT_STATUSES, type RunTenantStatus } from '../migration-run.types';
+
+export class PageQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit: number = 50;
+
+  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset: number = 0;
+}
+
+export class RunTenantsQuery extends PageQuery {
+  @ApiPropertyOptional({ enum: RUN_TENANT_STATUSES })
+  @IsOptional()
+  @IsIn(RUN_TENANT_STATUSES, { message: `status must be one of ${RUN_TENANT_STATUSES.join(', ')}` })
+  status?: RunTenantStatus;
+}
+
+export class PlanQuery {
+  @ApiPropertyOptional({ description: 'Target template version (default: the latest)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  to?: number;
+}
