@@ -59,6 +59,8 @@ const REGISTRY_ENTITIES = [
           settings: {
             lockDuration: config.queueLockDurationMs,
             stalledInterval: config.queueLockDurationMs,
+            // Jobs are idempotent: re-running one whose worker died several times is safe.
+            maxStalledCount: 5,
           },
         }),
       }),

@@ -15,6 +15,6 @@ export class FleetMigrationProcessor {
 
   @Process({ name: MIGRATE_TENANTS_JOB, concurrency: CLAIMERS_PER_WORKER })
   async handle(job: Job<MigrateTenantsJob>): Promise<void> {
-    await this.executor.drive(job.data.runId, String(job.id));
+    await this.executor.drive(job.data.runId, job.data.generation ?? 0, String(job.id));
   }
 }

@@ -1,23 +1,47 @@
-import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
 import { FleetQueue } from './fleet.queue';
 import { MigrationRunRepository } from './migration-run.repository';
 
 /**
- * At worker start, makes sure every running run has its claimer jobs (same ids, so existing
- * ones are left alone). Heals runs whose jobs Redis lost; stalled jobs Bull re-runs itself.
+ * At worker start and then periodically, makes sure every running run has its claimer jobs
+ * (same ids, so live ones are left alone). Heals runs whose claimers all died for good (Bull
+ * gave up on a job that stalled too often, Redis lost it): the new claimer gives back the dead
+ * ones' rows and finishes the run.
  */
 @Injectable()
-export class FleetRecovery implements OnApplicationBootstrap {
+export class FleetRecovery implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(FleetRecovery.name);
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly runs: MigrationRunRepository,
     private readonly queue: FleetQueue,
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.sweep();
+    this.timer = setInterval(() => {
+      this.sweep().catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'migration run sweep failed; next one retries'),
+      );
+    }, this.config.queueLockDurationMs * 2);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async sweep(): Promise<void> {
     const running = await this.runs.runningRuns();
     for (const run of running) await this.queue.start(run);
-    if (running.length > 0) this.logger.log({ runs: running.length }, 're-enqueued migration runs');
   }
 }

@@ -9,6 +9,8 @@ export const MIGRATE_TENANTS_JOB = 'migrate-tenants';
 /** A claimer job: it takes tenants from the run until none are left. Ids only. */
 export interface MigrateTenantsJob {
   readonly runId: string;
+  /** The run's resume generation: a claimer of an older one stops instead of carrying on. */
+  readonly generation: number;
 }
 
 /**
@@ -21,10 +23,18 @@ export interface MigrateTenantsJob {
 export class FleetQueue {
   constructor(@InjectQueue(FLEET_QUEUE) private readonly queue: Queue<MigrateTenantsJob>) {}
 
+  /** Whether a claimer job can still run and give back its own claims (waiting, active...). */
+  async isAlive(jobId: string): Promise<boolean> {
+    const job = await this.queue.getJob(jobId);
+    if (!job) return false;
+    const state = await job.getState();
+    return state !== 'completed' && state !== 'failed';
+  }
+
   async start(run: MigrationRun): Promise<void> {
     const jobs = Array.from({ length: run.concurrency }, (_, slot) => ({
       name: MIGRATE_TENANTS_JOB,
-      data: { runId: run.id },
+      data: { runId: run.id, generation: run.generation },
       opts: {
         jobId: `fleet:${run.id}:${run.generation}:${slot}`,
         attempts: 5,

@@ -2,10 +2,12 @@ import { Injectable, Logger } from '@nestjs/common';
 import { TenantSchemaMigrator } from '@platform/database';
 import { runInTenant } from '@platform/tenancy';
 import { FleetMetrics } from './fleet.metrics';
+import { FleetQueue } from './fleet.queue';
 import { MigrationRunRepository } from './migration-run.repository';
 import type { ClaimedTenant, MigrationRun, RunPhase, TenantOutcome } from './migration-run.types';
 
 const BATCH_SIZE = 10;
+/** Pause before looking again while others hold the rows this claimer waits for. */
 const CANARY_WAIT_MS = 100;
 /** Bounds the claim loop; a run of any realistic size ends long before. */
 const MAX_ITERATIONS = 1_000_000;
@@ -25,9 +27,10 @@ export class MigrationRunExecutor {
     private readonly runs: MigrationRunRepository,
     private readonly migrator: TenantSchemaMigrator,
     private readonly metrics: FleetMetrics,
+    private readonly queue: FleetQueue,
   ) {}
 
-  async drive(runId: string, claimer: string): Promise<void> {
+  async drive(runId: string, generation: number, claimer: string): Promise<void> {
     const released = await this.runs.releaseClaims(runId, claimer);
     if (released > 0) {
       this.logger.warn({ runId, claimer, released }, 'claimer restarted; gave back its tenants');
@@ -35,15 +38,17 @@ export class MigrationRunExecutor {
     let canaryDone = false;
     for (let iteration = 0; iteration < MAX_ITERATIONS; iteration++) {
       const run = await this.runs.find(runId);
-      if (run?.status !== 'running') return;
+      // Paused, failed, cancelled, finished, or resumed under a newer generation of claimers.
+      if (run?.status !== 'running' || run.generation !== generation) return;
       const next = await this.next(run, claimer, canaryDone);
       if (next.kind === 'wait') {
         await new Promise((resolve) => setTimeout(resolve, CANARY_WAIT_MS));
         continue;
       }
       if (next.kind === 'finish') {
-        await this.finish(run);
-        return;
+        if ((await this.finish(run)) !== 'retry') return;
+        await new Promise((resolve) => setTimeout(resolve, CANARY_WAIT_MS));
+        continue;
       }
       canaryDone ||= next.tenants.every((tenant) => tenant.phase === 'main');
       const outcomes: TenantOutcome[] = [];
@@ -67,20 +72,42 @@ export class MigrationRunExecutor {
         );
         return { kind: 'finish' };
       }
-      if (canaryState.running > 0) return { kind: 'wait' };
+      // A canary that another claimer holds (or is just taking: SKIP LOCKED hid it from us)
+      // is still undecided; nobody touches the rest of the fleet until every canary succeeded.
+      if (canaryState.running + canaryState.pending > 0) {
+        await this.releaseOrphans(run.id);
+        return { kind: 'wait' };
+      }
     }
     const main = await this.runs.claim(run.id, 'main', claimer, BATCH_SIZE);
     return main.length > 0 ? { kind: 'batch', tenants: main } : { kind: 'finish' };
   }
 
   private async phaseState(runId: string, phase: RunPhase) {
-    const state = { running: 0, failed: 0 };
+    const state = { pending: 0, running: 0, failed: 0 };
     for (const row of await this.runs.counts(runId)) {
       if (row.phase !== phase) continue;
+      if (row.status === 'pending') state.pending += row.n;
       if (row.status === 'running') state.running += row.n;
       if (row.status === 'failed') state.failed += row.n;
     }
     return state;
+  }
+
+  /**
+   * Rows held by a claimer whose job can no longer run (Bull gave up on it after repeated
+   * crashes, or Redis lost it) would stay `running` forever: give them back to the run.
+   */
+  private async releaseOrphans(runId: string): Promise<number> {
+    let released = 0;
+    for (const claimer of await this.runs.claimers(runId)) {
+      if (await this.queue.isAlive(claimer)) continue;
+      const count = await this.runs.releaseClaims(runId, claimer);
+      if (count > 0)
+        this.logger.warn({ runId, claimer, released: count }, 'released orphaned claims');
+      released += count;
+    }
+    return released;
   }
 
   private async migrateOne(run: MigrationRun, tenant: ClaimedTenant): Promise<TenantOutcome> {
@@ -137,9 +164,11 @@ export class MigrationRunExecutor {
   }
 
   /** The last claimer to find nothing left closes the run; others see it closed and stop. */
-  private async finish(run: MigrationRun): Promise<void> {
+  private async finish(run: MigrationRun): Promise<'closed' | 'others-working' | 'retry'> {
     const totals = await this.runs.totals(run.id);
-    if (totals.pending > 0 || totals.running > 0) return;
+    if (totals.running > 0 && (await this.releaseOrphans(run.id)) > 0) return 'retry';
+    if (totals.pending > 0) return 'retry';
+    if (totals.running > 0) return 'others-working';
     const closed =
       totals.failed > 0
         ? await this.runs.transition(
@@ -152,5 +181,6 @@ export class MigrationRunExecutor {
     if (closed) {
       this.logger.log({ runId: run.id, ...totals }, 'migration run finished');
     }
+    return 'closed';
   }
 }

@@ -152,6 +152,16 @@ export class MigrationRunRepository {
     return affected;
   }
 
+  /** Claimers holding rows of a run right now (by job id). */
+  async claimers(runId: string): Promise<string[]> {
+    const rows = await this.registry.query<{ claimed_by: string }[]>(
+      `SELECT DISTINCT claimed_by FROM platform.migration_run_tenants
+        WHERE run_id = $1 AND status = 'running' AND claimed_by IS NOT NULL`,
+      [runId],
+    );
+    return rows.map((row) => row.claimed_by);
+  }
+
   /** Records a batch of outcomes and the registry's copy of each tenant's version, together. */
   async record(runId: string, outcomes: readonly TenantOutcome[]): Promise<void> {
     if (outcomes.length === 0) return;
