@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { TenantContext, quoteTenantSchema, type TenantRef } from '@platform/tenancy';
 import type { ClusterConnections } from './cluster-connections';
@@ -44,11 +45,14 @@ export class TenantTransactionRunner {
     const client = await this.clusters.pool(tenant.cluster).connect();
     let destroyConnection = true;
     try {
-      const [opened, statement, committed] = await Promise.allSettled([
+      const corked = corkSocket(client);
+      const pending = [
         client.query(begin),
         client.query<R>(extendedQuery(sql, params)),
         client.query('COMMIT'),
-      ]);
+      ] as const;
+      corked?.uncork();
+      const [opened, statement, committed] = await Promise.allSettled(pending);
       if (opened.status === 'rejected') throw opened.reason;
       if (statement.status === 'rejected') throw statement.reason;
       if (committed.status === 'rejected') throw committed.reason;
@@ -107,6 +111,18 @@ function transactionHandle(client: PoolClient, tenant: TenantRef): TenantTransac
  */
 function extendedQuery(sql: string, params: unknown[]): QueryConfig {
   return { text: sql, values: params, queryMode: 'extended' } as QueryConfig;
+}
+
+/**
+ * In pipeline mode node-postgres writes each query as soon as it is queued: three socket writes.
+ * Corking the socket around the three calls sends them as one packet. (`connection.stream` is
+ * node-postgres' own socket; without it this is just a no-op.)
+ */
+function corkSocket(client: PoolClient): Writable | null {
+  const stream = (client as unknown as { connection?: { stream?: Writable } }).connection?.stream;
+  if (!stream || typeof stream.cork !== 'function') return null;
+  stream.cork();
+  return stream;
 }
 
 /** Returns false when the connection could not roll back and must not be reused. */

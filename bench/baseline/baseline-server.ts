@@ -1,0 +1,15 @@
+/** Server (1): the baseline Nest app in its own process, reading the schema in BENCH_SCHEMA. */
+import { loadDataPlaneConfig } from '@platform/config';
+import { listenOn } from '@platform/http';
+import { failBenchChild, serveAsBenchChild } from '../lib/child-ipc';
+import { createBaselineApp } from './baseline.app';
+
+async function main(): Promise<void> {
+  const schema = process.env.BENCH_SCHEMA;
+  if (!schema) throw new Error('BENCH_SCHEMA is required');
+  const app = await createBaselineApp(loadDataPlaneConfig(process.env), schema);
+  const port = await listenOn(app, 0, '127.0.0.1');
+  serveAsBenchChild(port, () => app.close());
+}
+
+main().catch(failBenchChild);

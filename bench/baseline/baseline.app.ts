@@ -1,0 +1,138 @@
+/**
+ * Server (1), the baseline: the same NestJS endpoint without tenancy. Same HTTP defaults
+ * (`applyHttpDefaults`: pino logger, JSON body parser, strict validation pipe), same
+ * observability module (request logging and the HTTP metrics middleware), same query DTO, the
+ * same kind of HS256 bearer token verified the same way (jsonwebtoken with a KeyObject), and the same SQL through one shared
+ * pg Pool of the same size. What it lacks is exactly what tenancy adds: no Host resolution, no
+ * tenant context, no audience check, no BEGIN/SET LOCAL/COMMIT around the statement; it reads
+ * one fixed schema, named in the table reference.
+ */
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import {
+  Controller,
+  Get,
+  Inject,
+  Injectable,
+  Module,
+  Query,
+  UnauthorizedException,
+  UseGuards,
+  type CanActivate,
+  type DynamicModule,
+  type ExecutionContext,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { verify } from 'jsonwebtoken';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request } from 'express';
+import { Pool } from 'pg';
+import { DATA_PLANE_CONFIG, PlatformConfigModule, type DataPlaneConfig } from '@platform/config';
+import { applyHttpDefaults } from '@platform/http';
+import { ObservabilityModule, READINESS_CHECKS } from '@platform/observability';
+import { quoteTenantSchema } from '@platform/tenancy';
+import {
+  ListProjectsQuery,
+  type ProjectView,
+} from '../../apps/data-plane/src/projects/project.dto';
+
+/** The issuer the data plane puts in and demands of its tokens (access-token.service.ts). */
+const TOKEN_ISSUER = 'tenancy-data-plane';
+const BASELINE_POOL = Symbol('BaselinePool');
+const BASELINE_SCHEMA = Symbol('BaselineSchema');
+
+/** Verifies the token the way the data plane does (jsonwebtoken, KeyObject), minus the audience. */
+@Injectable()
+class BaselineAuthGuard implements CanActivate {
+  private readonly key: KeyObject;
+
+  constructor(@Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig) {
+    this.key = createSecretKey(Buffer.from(config.jwt.secret.reveal(), 'utf8'));
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<Request>();
+    const match = /^Bearer ([A-Za-z0-9._-]{10,4096})$/.exec(request.headers.authorization ?? '');
+    if (!match) throw new UnauthorizedException();
+    const valid = await new Promise<boolean>((resolve) => {
+      verify(match[1], this.key, { algorithms: ['HS256'], issuer: TOKEN_ISSUER }, (error, claims) =>
+        resolve(!error && typeof claims === 'object' && typeof claims.sub === 'string'),
+      );
+    });
+    if (!valid) throw new UnauthorizedException();
+    return true;
+  }
+}
+
+@UseGuards(BaselineAuthGuard)
+@Controller('api/projects')
+class BaselineProjectsController {
+  private readonly sql: string;
+
+  constructor(
+    @Inject(BASELINE_POOL) private readonly pool: Pool,
+    @Inject(BASELINE_SCHEMA) schema: string,
+  ) {
+    this.sql =
+      `SELECT id, name, description, created_by AS "createdBy", created_at AS "createdAt" ` +
+      `FROM ${quoteTenantSchema(schema)}.projects ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`;
+  }
+
+  @Get()
+  async list(@Query() query: ListProjectsQuery): Promise<{ items: ProjectView[] }> {
+    const result = await this.pool.query<ProjectView>(this.sql, [query.limit, query.offset]);
+    return { items: result.rows };
+  }
+}
+
+@Injectable()
+class PoolCloser implements OnApplicationShutdown {
+  constructor(@Inject(BASELINE_POOL) private readonly pool: Pool) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+@Module({})
+class BaselineModule {
+  static forRoot(config: DataPlaneConfig, schema: string): DynamicModule {
+    return {
+      module: BaselineModule,
+      imports: [
+        PlatformConfigModule.forRoot(DATA_PLANE_CONFIG, config),
+        ObservabilityModule.forRoot({
+          service: 'baseline',
+          readinessChecks: { provide: READINESS_CHECKS, useValue: [] },
+        }),
+      ],
+      controllers: [BaselineProjectsController],
+      providers: [
+        BaselineAuthGuard,
+        PoolCloser,
+        { provide: BASELINE_SCHEMA, useValue: schema },
+        {
+          provide: BASELINE_POOL,
+          useFactory: () =>
+            new Pool({
+              connectionString: config.databaseUrl.reveal(),
+              max: config.pool.size,
+              application_name: 'bench-baseline',
+            }),
+        },
+      ],
+    };
+  }
+}
+
+export async function createBaselineApp(
+  config: DataPlaneConfig,
+  schema: string,
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(
+    BaselineModule.forRoot(config, schema),
+    { bufferLogs: true, bodyParser: false },
+  );
+  applyHttpDefaults(app, config.bodyLimit);
+  return app;
+}
