@@ -337,3 +337,66 @@ describe('a request that fails mid-transaction leaves no tenant path on its conn
     }
   });
 });
+
+describe('data plane isolation with tenant traffic split over pool lanes', () => {
+  const LANES = 4;
+  let platform: RunningPlatform;
+  let client: HostClient;
+  let tenants: LoadTenant[];
+
+  beforeAll(async () => {
+    platform = await startPlatform({
+      dataPlaneEnv: { DATABASE_POOL_LANES: String(LANES), DATABASE_POOL_SIZE: '8' },
+    });
+    client = new HostClient(platform.dataPlaneUrl, CONCURRENCY);
+    tenants = await prepareTenants(platform, client, tenantSlugs('lane', TENANTS), 3);
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await platform?.stop();
+  });
+
+  it('keeps every tenant on its own lane and serves the load with zero foreign rows', async () => {
+    const clusters = platform.dataPlane.get(ClusterConnections);
+    const lanes = clusters.tenantPools('main');
+    expect(lanes).toHaveLength(LANES);
+    expect(new Set(lanes).size).toBe(LANES);
+    // A tenant always maps to the same lane.
+    for (const tenant of tenants) {
+      expect(clusters.tenantPool('main', tenant.id)).toBe(clusters.tenantPool('main', tenant.id));
+    }
+
+    const report = await runMixedLoad(client, tenants, {
+      requests: 1_200,
+      concurrency: CONCURRENCY,
+      seed: 3,
+      runTag: 'lanes',
+    });
+    const audit = await auditTenantSchemas(platform.database.url, tenants);
+    expect(report.non2xx.slice(0, 5)).toEqual([]);
+    expect(report.foreignRows).toEqual([]);
+    expect(report.rowsChecked).toBeGreaterThan(1_200 * 3);
+    expect(audit.foreignRows).toEqual([]);
+    expect(audit.mismatches).toEqual([]);
+
+    // Traffic really was spread: more than one lane opened connections.
+    expect(lanes.filter((lane) => lane.totalCount > 0).length).toBeGreaterThan(1);
+    // And every connection of every lane goes back without a tenant path.
+    const defaults = await serverDefaults(platform.database.url);
+    for (const lane of lanes) {
+      const borrowed = await Promise.all(
+        Array.from({ length: lane.totalCount }, () => lane.connect()),
+      );
+      try {
+        for (const state of await Promise.all(borrowed.map(sessionState))) {
+          expect(state.searchPath).toBe(defaults.searchPath);
+          expect(state.projectsVisible).toBeNull();
+          expect(state.inOldTransaction).toBe(false);
+        }
+      } finally {
+        borrowed.forEach((connection) => connection.release());
+      }
+    }
+  });
+});

@@ -71,6 +71,7 @@ function commonConfig(env: SharedEnv, problems: string[]) {
     defaultTenantCluster: env.DEFAULT_TENANT_CLUSTER,
     pool: {
       size: env.DATABASE_POOL_SIZE,
+      lanes: env.DATABASE_POOL_LANES,
       maxUses: env.DATABASE_CONNECTION_MAX_USES,
       maxLifetimeSeconds: env.DATABASE_CONNECTION_MAX_LIFETIME_SECONDS,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,

@@ -42,7 +42,7 @@ export class TenantTransactionRunner {
   ): Promise<R[]> {
     const tenant = TenantContext.current();
     const begin = this.beginStatement(tenant, options);
-    const client = await this.clusters.pool(tenant.cluster).connect();
+    const client = await this.clusters.tenantPool(tenant.cluster, tenant.id).connect();
     let destroyConnection = true;
     try {
       const corked = corkSocket(client);
@@ -73,7 +73,7 @@ export class TenantTransactionRunner {
     options: TenantTransactionOptions = {},
   ): Promise<T> {
     const tenant = TenantContext.current();
-    const client = await this.clusters.pool(tenant.cluster).connect();
+    const client = await this.clusters.tenantPool(tenant.cluster, tenant.id).connect();
     let destroyConnection = false;
     try {
       await client.query(this.beginStatement(tenant, options));
