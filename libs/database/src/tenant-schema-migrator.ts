@@ -23,6 +23,7 @@ export interface MigratorSettings {
 /** The table inside every tenant schema that records which template migrations it has. */
 export const TEMPLATE_HISTORY_TABLE = 'template_migrations';
 const UNDEFINED_TABLE = '42P01';
+const LOCK_POLL_MS = 25;
 
 /**
  * Brings one tenant schema to a template version. Each tenant records its own history inside
@@ -93,6 +94,12 @@ export class TenantSchemaMigrator {
     if (seen === target) return { fromVersion: seen, toVersion: target, applied: [] };
     const runner = this.clusters.dataSource(tenant.cluster).createQueryRunner();
     await runner.connect();
+    // CREATE INDEX CONCURRENTLY waits for every open transaction, including a second caller's
+    // that waits (inside its transaction) for our lock: a deadlock. When the plan holds such a
+    // migration, callers queue for a session-level lock outside any transaction instead.
+    const sessionLock = this.plan(seen, target).some((s) => s.migration.transactional === false)
+      ? await this.lockSession(runner, tenant)
+      : null;
     try {
       const applied: number[] = [];
       let fromVersion: number | null = null;
@@ -107,8 +114,43 @@ export class TenantSchemaMigrator {
         }
       }
     } finally {
-      await runner.release();
+      try {
+        await sessionLock?.release();
+      } finally {
+        await runner.release();
+      }
     }
+  }
+
+  /**
+   * A session advisory lock on the schema, undone by release(). Waited for by polling with
+   * pg_try_advisory_lock, never inside a statement: a waiting statement holds a snapshot, and
+   * CREATE INDEX CONCURRENTLY in the lock holder would wait for it (a deadlock).
+   */
+  private async lockSession(
+    runner: QueryRunner,
+    tenant: TenantRef,
+  ): Promise<{ release(): Promise<void> }> {
+    const lockKey = `tenant-migrate:${tenant.schemaName}`;
+    const deadline = Date.now() + this.settings.lockTimeoutMs;
+    for (;;) {
+      const [row] = (await runner.query(
+        'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+        [lockKey],
+      )) as { locked: boolean }[];
+      if (row?.locked) break;
+      if (Date.now() > deadline) {
+        throw new Error(
+          `Schema ${tenant.schemaName} is being migrated by someone else (waited ${this.settings.lockTimeoutMs} ms)`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+    return {
+      release: async () => {
+        await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
+      },
+    };
   }
 
   private async runTransactionalBatch(
@@ -139,20 +181,18 @@ export class TenantSchemaMigrator {
   }
 
   /**
-   * Migrations PostgreSQL refuses inside a transaction run with a session-level advisory lock
-   * and a session search_path, both undone before the connection goes back to the pool. This
-   * needs a direct connection to PostgreSQL, not PgBouncer in transaction mode.
+   * Migrations PostgreSQL refuses inside a transaction run under the session lock (taken in
+   * migrate()) with a session search_path, undone before the connection goes back to the pool.
+   * This needs a direct connection to PostgreSQL, not PgBouncer in transaction mode.
    */
   private async runOutsideTransaction(
     runner: QueryRunner,
     tenant: TenantRef,
     step: MigrationStep,
   ): Promise<boolean> {
-    const lockKey = `tenant-migrate:${tenant.schemaName}`;
-    await runner.query(
-      `SELECT pg_advisory_lock(hashtextextended($1, 0)), set_config('search_path', $2, false)`,
-      [lockKey, quoteTenantSchema(tenant.schemaName)],
-    );
+    await runner.query(`SELECT set_config('search_path', $1, false)`, [
+      quoteTenantSchema(tenant.schemaName),
+    ]);
     try {
       const current = await this.readVersion(runner);
       const stillNeeded =
@@ -160,7 +200,6 @@ export class TenantSchemaMigrator {
       if (stillNeeded) await this.applyStep(runner, step);
       return stillNeeded;
     } finally {
-      await runner.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]);
       await runner.query('RESET search_path');
     }
   }

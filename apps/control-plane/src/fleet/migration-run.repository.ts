@@ -152,6 +152,17 @@ export class MigrationRunRepository {
     return affected;
   }
 
+  /** Tenants of all running runs by status (for the progress gauge). */
+  async countsOfRunningRuns(): Promise<Partial<RunCounts>> {
+    const rows = await this.registry.query<{ status: RunTenantStatus; n: number }[]>(
+      `SELECT r.status, count(*)::int AS n
+         FROM platform.migration_run_tenants r
+         JOIN platform.migration_runs m ON m.id = r.run_id AND m.status = 'running'
+        GROUP BY r.status`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.status, row.n]));
+  }
+
   /** Claimers holding rows of a run right now (by job id). */
   async claimers(runId: string): Promise<string[]> {
     const rows = await this.registry.query<{ claimed_by: string }[]>(
