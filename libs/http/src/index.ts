@@ -5,3 +5,4 @@ export { strictValidationPipe } from './validation.pipe';
 export { httpErrorBody } from './http-error-body';
 export { PUBLIC_ROUTE, PublicRoute } from './public-route.decorator';
 export { rejectNulCharacters } from './nul-character.middleware';
+export { sendNonDomainError } from './non-domain-error';

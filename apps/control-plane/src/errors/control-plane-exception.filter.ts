@@ -1,13 +1,12 @@
 import {
   Catch,
-  HttpException,
   HttpStatus,
   Logger,
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
 import type { Response } from 'express';
-import { httpErrorBody, type ErrorBody } from '@platform/http';
+import { sendNonDomainError, type ErrorBody } from '@platform/http';
 import { ControlPlaneErrorCode, ControlPlaneException } from './control-plane.exception';
 
 function statusFor(code: ControlPlaneErrorCode): HttpStatus {
@@ -44,12 +43,6 @@ export class ControlPlaneExceptionFilter implements ExceptionFilter {
       response.status(statusFor(exception.code)).json(body);
       return;
     }
-    if (exception instanceof HttpException && exception.getStatus() < 500) {
-      response.status(exception.getStatus()).json(httpErrorBody(exception));
-      return;
-    }
-    this.logger.error(exception instanceof Error ? exception.stack : String(exception));
-    const body: ErrorBody = { error: 'internal_error', message: 'Something went wrong' };
-    response.status(HttpStatus.INTERNAL_SERVER_ERROR).json(body);
+    sendNonDomainError(exception, response, this.logger);
   }
 }
