@@ -20,7 +20,18 @@ import {
   type ServerChild,
 } from './lib/child-server';
 import { naivePass, prepareNaiveHistory, type NaivePass } from './lib/fleet-naive';
-import { FleetRunDriver, type DurationStats, type FleetRunResult } from './lib/fleet-runs';
+import {
+  deleteRunHistory,
+  rebuildProjectsTables,
+  schemasWithDroppedColumns,
+} from './lib/fleet-rebuild';
+import {
+  BENCH_REQUESTER,
+  FleetRunDriver,
+  readMachineBusyMs,
+  type DurationStats,
+  type FleetRunResult,
+} from './lib/fleet-runs';
 import {
   fleetControlPlaneEnv,
   loadFleetBenchSettings,
@@ -184,6 +195,20 @@ async function ensureBaseline(driver: FleetRunDriver, pool: Pool, tenants: numbe
   return { versionsFound: found, restored: plan.pending, repaired: leftovers.length };
 }
 
+/** Gives `projects` back the shape provisioning made where DDL left many dropped columns. */
+async function rebuildDropped(bench: BenchSettings, fleet: FleetBenchSettings, pool: Pool) {
+  const schemas = await schemasWithDroppedColumns(pool, fleet.rebuildDropped);
+  if (schemas.length === 0) return { schemas: 0, seconds: 0 };
+  const started = performance.now();
+  await rebuildProjectsTables(bench.databaseUrl, schemas, TENANT_TEMPLATE_MIGRATIONS);
+  const seconds = (performance.now() - started) / 1000;
+  log(
+    `  rebuilt projects in ${schemas.length} schemas (dropped columns left by up/down cycles) ` +
+      `in ${seconds.toFixed(1)} s`,
+  );
+  return { schemas: schemas.length, seconds };
+}
+
 async function environmentFacts(pool: Pool) {
   const version = await pool.query<{ server_version: string }>('SHOW server_version');
   const settings = await pool.query<{ name: string; setting: string }>(
@@ -209,7 +234,8 @@ function logRun(run: FleetRunResult): void {
       `p50/p95 ${run.durationMs.p50.toFixed(0)}/${run.durationMs.p95.toFixed(0)} ms, ` +
       `outside the migrator ${run.outsideMigratorMsPerTenant.toFixed(2)} ms/tenant  ` +
       `CPU s: bench ${run.cpuSeconds.benchProcess.toFixed(1)}, workers ` +
-      `${run.cpuSeconds.workerChildren.toFixed(1)}, postgres ${run.cpuSeconds.postgres.toFixed(1)}` +
+      `${run.cpuSeconds.workerChildren.toFixed(1)}, postgres ${run.cpuSeconds.postgres.toFixed(1)}, ` +
+      `other ${run.cpuSeconds.other.toFixed(1)}` +
       `  (${run.succeeded}/${run.total} ok, ${run.changed} changed)`,
   );
 }
@@ -221,18 +247,21 @@ function quantile(values: readonly number[], q: number): number {
 
 /** Runs a pass and adds the CPU this process and PostgreSQL spent on it. */
 async function measured(pass: () => Promise<SqlPass | NaivePass>) {
-  const bench = readCpuMs(process.pid);
-  const postgres = readPostgresCpuMs();
+  const before = { bench: readCpuMs(process.pid), postgres: readPostgresCpuMs() };
+  const machine = readMachineBusyMs();
   const result = await pass();
+  const benchProcess = (readCpuMs(process.pid) - before.bench) / 1000;
+  const postgres = (readPostgresCpuMs() - before.postgres) / 1000;
   return passStats(result, {
-    benchProcess: (readCpuMs(process.pid) - bench) / 1000,
-    postgres: (readPostgresCpuMs() - postgres) / 1000,
+    benchProcess,
+    postgres,
+    other: (readMachineBusyMs() - machine) / 1000 - benchProcess - postgres,
   });
 }
 
 function passStats(
   pass: SqlPass | NaivePass,
-  cpuSeconds: { benchProcess: number; postgres: number },
+  cpuSeconds: { benchProcess: number; postgres: number; other: number },
 ) {
   const mean = (pass.seconds * 1000) / Math.max(pass.schemas, 1);
   return {
@@ -252,7 +281,8 @@ function logPass(label: string, stats: ReturnType<typeof passStats>): void {
     `  ${label.padEnd(42)} ${stats.seconds.toFixed(2).padStart(7)} s  ` +
       `${(stats.schemas / stats.seconds).toFixed(0).padStart(5)} schemas/s  ` +
       `${stats.msPerSchema.toFixed(2)} ms/schema, p50/p95 ${stats.p50Ms.toFixed(1)}/${stats.p95Ms.toFixed(1)} ms  ` +
-      `CPU s: bench ${stats.cpuSeconds.benchProcess.toFixed(1)}, postgres ${stats.cpuSeconds.postgres.toFixed(1)}`,
+      `CPU s: bench ${stats.cpuSeconds.benchProcess.toFixed(1)}, postgres ${stats.cpuSeconds.postgres.toFixed(1)}, ` +
+      `other ${stats.cpuSeconds.other.toFixed(1)}`,
   );
 }
 
@@ -505,7 +535,8 @@ function printSummary(
   log(
     `${'run'.padEnd(44)}${'run s'.padStart(8)}${'wall s'.padStart(8)}${'tenants/s'.padStart(11)}` +
       `${'1st 1,000 s'.padStart(12)}${'p50 ms'.padStart(8)}${'p95 ms'.padStart(8)}` +
-      `${'heavy p50'.padStart(10)}${'CPU s node'.padStart(11)}${'CPU s pg'.padStart(9)}${'ok'.padStart(9)}`,
+      `${'heavy p50'.padStart(10)}${'CPU s node'.padStart(11)}${'pg'.padStart(6)}${'other'.padStart(7)}` +
+      `${'ok'.padStart(12)}`,
   );
   const row = (run: FleetRunResult) =>
     log(
@@ -514,7 +545,7 @@ function printSummary(
         `${fmt(run.durationMs.p50, 0).padStart(8)}${fmt(run.durationMs.p95, 0).padStart(8)}` +
         `${fmt(run.heavyDurationMs?.p50, 0).padStart(10)}` +
         `${fmt(run.cpuSeconds.benchProcess + run.cpuSeconds.workerChildren, 1).padStart(11)}` +
-        `${fmt(run.cpuSeconds.postgres, 1).padStart(9)}` +
+        `${fmt(run.cpuSeconds.postgres, 1).padStart(6)}${fmt(run.cpuSeconds.other, 1).padStart(7)}` +
         `${`${run.succeeded}/${run.total}`.padStart(12)}`,
     );
   for (const run of measurements.noop) row(run);
@@ -529,7 +560,8 @@ function printSummary(
       `${label.padEnd(44)}${fmt(stats.seconds).padStart(8)}${''.padStart(8)}` +
         `${fmt(stats.schemas / stats.seconds, 0).padStart(11)}${''.padStart(12)}` +
         `${fmt(stats.p50Ms, 1).padStart(8)}${fmt(stats.p95Ms, 1).padStart(8)}${''.padStart(10)}` +
-        `${fmt(stats.cpuSeconds.benchProcess, 1).padStart(11)}${fmt(stats.cpuSeconds.postgres, 1).padStart(9)}`,
+        `${fmt(stats.cpuSeconds.benchProcess, 1).padStart(11)}${fmt(stats.cpuSeconds.postgres, 1).padStart(6)}` +
+        `${fmt(stats.cpuSeconds.other, 1).padStart(7)}`,
     );
   if (measurements.floor) {
     pass('SQL floor up, one session', measurements.floor.up);
@@ -633,6 +665,19 @@ async function main(): Promise<void> {
     const cancelled = await driver.cancelLeftovers();
     if (cancelled > 0) log(`  cancelled ${cancelled} run(s) left over by an interrupted bench`);
     const baseline = await ensureBaseline(driver, pool, tenants.length);
+    const rebuiltAtStart = await rebuildDropped(bench, fleet, pool);
+    const deletedRuns = await deleteRunHistory(pool, BENCH_REQUESTER);
+    log(`  deleted ${deletedRuns} fleet run(s) of earlier bench runs from the registry`);
+    // One untimed run, so that every measured run finds the same registry (and statistics).
+    await settle(pool, fleet.registryStats);
+    const warmUp = await driver.run({
+      label: 'warm-up no-op (untimed)',
+      targetVersion: BASE_VERSION,
+      concurrency: RESTORE_CONCURRENCY,
+      claimers: 'this process',
+    });
+    await verifyRun(pool, warmUp, tenants.length);
+    log(`  warm-up no-op run (untimed): ${warmUp.runSeconds.toFixed(2)} s`);
 
     if (fleet.phases.includes('noop')) {
       log('== no-op runs (every tenant already at v3: one version check each)');
@@ -675,7 +720,10 @@ async function main(): Promise<void> {
     const summary = summarise(measurements, fleet, tenants.length);
     printSummary(measurements, summary, fleet);
     log('== final check');
-    const final = await ensureBaseline(driver, pool, tenants.length);
+    const final = {
+      ...(await ensureBaseline(driver, pool, tenants.length)),
+      rebuilt: await rebuildDropped(bench, fleet, pool),
+    };
     completed = true;
     const wallSeconds = (Date.now() - wallStarted) / 1000;
     log(
@@ -699,6 +747,9 @@ async function main(): Promise<void> {
             rowsInserted: inserted,
             naiveSample: naiveSample.map((tenant) => tenant.slug),
             baseline,
+            rebuiltAtStart,
+            deletedRuns,
+            warmUpSeconds: warmUp.runSeconds,
           },
           final,
           summary,
@@ -712,9 +763,9 @@ async function main(): Promise<void> {
     if (driver && !completed) {
       // Whatever went wrong, leave the fleet at v3 with nothing its histories do not record.
       log('== restoring the fleet after a failure');
-      await ensureBaseline(driver, pool, tenants.length).catch((error: unknown) =>
-        log(`  could not restore the fleet to v3: ${String(error)}`),
-      );
+      await ensureBaseline(driver, pool, tenants.length)
+        .then(() => rebuildDropped(bench, fleet, pool))
+        .catch((error: unknown) => log(`  could not restore the fleet to v3: ${String(error)}`));
     }
     await driver?.close();
     await pool.end();

@@ -7,6 +7,7 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bull';
 import { NestFactory } from '@nestjs/core';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { Queue } from 'bull';
 import { loadControlPlaneConfig } from '@platform/config';
@@ -24,9 +25,29 @@ import type { MigrationRunView } from '../../apps/control-plane/src/fleet/migrat
 import { readCpuMs, readPostgresCpuMs } from './child-server';
 import { sleep } from './concurrency';
 
+/**
+ * CPU time the whole machine spent busy so far (all cores, from /proc/stat), in milliseconds.
+ * Minus this process, PostgreSQL and the worker children, it is what other work took.
+ */
+export function readMachineBusyMs(): number {
+  const [cpu] = readFileSync('/proc/stat', 'utf8').split('\n');
+  // cpu user nice system idle iowait irq softirq steal ...
+  const [user, nice, system, , , irq, softirq, steal] = cpu
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return ((user + nice + system + irq + softirq + steal) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+
+/** `requested_by` of the runs the bench starts (the bench deletes its old ones at start). */
+export const BENCH_REQUESTER = 'bench';
+
 /** The CLI's own follow loop polls every 250 ms; a little finer here, still cheap. */
 const POLL_MS = 200;
 const MILESTONE = 1_000;
+/** Kernel clock ticks per second in /proc/stat (USER_HZ). */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface DurationStats {
   readonly tenants: number;
@@ -68,8 +89,16 @@ export interface FleetRunResult {
    * lookups, the version read after a failure (run time x concurrency / tenants - mean).
    */
   readonly outsideMigratorMsPerTenant: number;
-  /** CPU seconds during the run: this process, all PostgreSQL processes, worker children. */
-  readonly cpuSeconds: { benchProcess: number; postgres: number; workerChildren: number };
+  /**
+   * CPU seconds during the run: this process, all PostgreSQL processes, worker children, and
+   * everything else on the machine (other work skews a run; more than a few seconds is noise).
+   */
+  readonly cpuSeconds: {
+    benchProcess: number;
+    postgres: number;
+    workerChildren: number;
+    other: number;
+  };
   readonly loadAverageAtStart: number;
 }
 
@@ -134,11 +163,12 @@ export class FleetRunDriver {
       bench: readCpuMs(process.pid),
       postgres: readPostgresCpuMs(),
       children: childrenCpuMs(),
+      machine: readMachineBusyMs(),
     };
     const wallStarted = performance.now();
     const created = await service.create(
       { targetVersion: options.targetVersion, concurrency: options.concurrency },
-      'bench',
+      BENCH_REQUESTER,
     );
     const deadline = Date.now() + this.runTimeoutSeconds * 1000;
     let view: MigrationRunView = created;
@@ -153,10 +183,15 @@ export class FleetRunDriver {
       view = await service.view(created.id);
     }
     const wallSeconds = (performance.now() - wallStarted) / 1000;
+    const benchProcess = (readCpuMs(process.pid) - cpuBefore.bench) / 1000;
+    const postgres = (readPostgresCpuMs() - cpuBefore.postgres) / 1000;
+    const workerChildren = (childrenCpuMs() - cpuBefore.children) / 1000;
+    const machine = (readMachineBusyMs() - cpuBefore.machine) / 1000;
     const cpuSeconds = {
-      benchProcess: (readCpuMs(process.pid) - cpuBefore.bench) / 1000,
-      postgres: (readPostgresCpuMs() - cpuBefore.postgres) / 1000,
-      workerChildren: (childrenCpuMs() - cpuBefore.children) / 1000,
+      benchProcess,
+      postgres,
+      workerChildren,
+      other: machine - benchProcess - postgres - workerChildren,
     };
     const timing = await this.timing(created.id);
     const durationMs = await this.durations(created.id, null);

@@ -34,6 +34,8 @@ export interface FleetBenchSettings {
    * as on a server that never analyzed them (autovacuum off), which changes some plans.
    */
   readonly registryStats: 'analyzed' | 'none';
+  /** Rebuild `projects` tables (at start and end) that carry this many dropped columns. */
+  readonly rebuildDropped: number;
 }
 
 function intFrom(name: string, fallback: number, min: number, max: number): number {
@@ -85,6 +87,7 @@ export function loadFleetBenchSettings(): FleetBenchSettings {
     runTimeoutSeconds: intFrom('BENCH_FLEET_RUN_TIMEOUT_S', 1_800, 10, 86_400),
     phases,
     registryStats: registryStatsFrom(process.env.BENCH_FLEET_REGISTRY_STATS),
+    rebuildDropped: intFrom('BENCH_FLEET_REBUILD_DROPPED', 10, 1, 1_000),
   };
 }
 
