@@ -11,7 +11,7 @@ const swc = [
   },
 ];
 const moduleNameMapper = {
-  '^@platform/(config|tenancy|database|observability|tenant-events|testing|http)$':
+  '^@platform/(config|tenancy|database|observability|tenant-events|testing|http|dns|acme|storage|mail)$':
     '<rootDir>/libs/$1/src',
   '^@platform/migrations$': '<rootDir>/migrations',
   '^@platform/tenant-template$': '<rootDir>/tenant-template',
