@@ -17,10 +17,6 @@ import { ensureDatabaseExists } from '@platform/database';
 import { listenOn } from '@platform/http';
 import { quoteTenantSchema } from '@platform/tenancy';
 import {
-  createControlPlaneApp,
-  createWorker,
-} from '../../apps/control-plane/src/control-plane.app';
-import {
   BENCH_ADMIN_TOKEN,
   BENCH_JWT_SECRET,
   BENCH_PLATFORM_DOMAIN,
@@ -161,6 +157,11 @@ async function provisionThroughPlatform(
     CONTROL_PLANE_HOST: '127.0.0.1',
     CONTROL_PLANE_PORT: '0',
   });
+  // Loaded only when tenants are missing: measuring an already provisioned fleet must not
+  // depend on the control plane's code (or its state while someone is changing it).
+  const { createControlPlaneApp, createWorker } = await import(
+    '../../apps/control-plane/src/control-plane.app'
+  );
   let controlPlane: INestApplication | null = null;
   const workers: INestApplicationContext[] = [];
   try {

@@ -17,6 +17,8 @@ import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
 import { TenantUsersService } from './tenants/tenant-users.service';
 import { TenantsController } from './tenants/tenants.controller';
+import { TenantProgress } from './tenants/tenant-progress.service';
+import { WelcomeMailService } from './tenants/welcome-mail.service';
 
 /** The control plane's HTTP API. Provisioning runs in the worker (worker.module.ts). */
 @Module({})
@@ -41,6 +43,8 @@ export class ControlPlaneModule {
       controllers: [TenantsController, MigrationRunsController],
       providers: [
         TenantUsersService,
+        TenantProgress,
+        WelcomeMailService,
         { provide: APP_GUARD, useClass: BootstrapTokenGuard },
         { provide: APP_FILTER, useClass: ControlPlaneExceptionFilter },
       ],

@@ -13,11 +13,14 @@ import { AuditLog } from './audit/audit-log.service';
 import { FLEET_QUEUE } from './fleet/fleet.queue';
 import { PROVISIONING_QUEUE, ProvisioningQueue } from './provisioning/provisioning.queue';
 import { ProvisioningStepEntity } from './provisioning/provisioning-step.entity';
+import { WarmPoolRepository } from './provisioning/warm-pool.repository';
 import { IdempotencyKeyEntity } from './tenants/idempotency-key.entity';
 import { TenantChangeNotifier } from './tenants/tenant-change.notifier';
 import { TenantDomainEntity } from './tenants/tenant-domain.entity';
 import { TenantEntity } from './tenants/tenant.entity';
 import { TenantRegistry } from './tenants/tenant-registry.service';
+import { TenantInvites } from './tenants/tenant-invites.service';
+import { OutboxRepository } from './outbox/outbox.repository';
 
 const REGISTRY_ENTITIES = [
   TenantEntity,
@@ -66,7 +69,24 @@ const REGISTRY_ENTITIES = [
       }),
     ),
   ],
-  providers: [TenantRegistry, TenantChangeNotifier, AuditLog, ProvisioningQueue],
-  exports: [TenantRegistry, TenantChangeNotifier, AuditLog, ProvisioningQueue, BullModule],
+  providers: [
+    TenantRegistry,
+    TenantChangeNotifier,
+    AuditLog,
+    ProvisioningQueue,
+    WarmPoolRepository,
+    TenantInvites,
+    OutboxRepository,
+  ],
+  exports: [
+    TenantRegistry,
+    TenantChangeNotifier,
+    AuditLog,
+    ProvisioningQueue,
+    WarmPoolRepository,
+    TenantInvites,
+    OutboxRepository,
+    BullModule,
+  ],
 })
 export class RegistryModule {}

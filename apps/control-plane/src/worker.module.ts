@@ -14,6 +14,12 @@ import { ProvisionTenantProcessor } from './provisioning/provision-tenant.proces
 import { ProvisioningRecovery } from './provisioning/provisioning-recovery.service';
 import { ProvisioningStepRepository } from './provisioning/provisioning-step.repository';
 import { TenantProvisioner } from './provisioning/tenant-provisioner.service';
+import { WarmPool } from './provisioning/warm-pool.service';
+import { CertificateRepository } from './certificates/certificate.repository';
+import { PlatformCertificate } from './certificates/platform-certificate.service';
+import { IntegrationsModule } from './integrations/integrations.module';
+import { OutboxPoller } from './outbox/outbox-poller.service';
+import { OutboxRelay } from './outbox/outbox-relay.service';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
 
@@ -38,6 +44,7 @@ export class WorkerModule {
           readinessChecks: controlPlaneReadinessChecks,
         }),
         RegistryModule,
+        IntegrationsModule.forRoot(config),
         FleetWorkerModule,
       ],
       providers: [
@@ -46,6 +53,11 @@ export class WorkerModule {
         TenantProvisioner,
         ProvisionTenantProcessor,
         ProvisioningRecovery,
+        WarmPool,
+        CertificateRepository,
+        PlatformCertificate,
+        OutboxRelay,
+        OutboxPoller,
       ],
     };
   }

@@ -17,6 +17,7 @@ import { ProjectsModule } from './projects/projects.module';
 import { TenantProfileController } from './tenant-profile/tenant-profile.controller';
 import { TenantResolutionMiddleware } from './tenant-resolution/tenant-resolution.middleware';
 import { TenantResolutionModule } from './tenant-resolution/tenant-resolution.module';
+import { WelcomePageController } from './welcome/welcome-page.controller';
 
 @Module({})
 export class DataPlaneModule implements NestModule {
@@ -42,13 +43,14 @@ export class DataPlaneModule implements NestModule {
         AuthModule,
         ProjectsModule,
       ],
-      controllers: [TenantProfileController, LookupsController],
+      controllers: [TenantProfileController, LookupsController, WelcomePageController],
       providers: [{ provide: APP_FILTER, useClass: DataPlaneExceptionFilter }],
     };
   }
 
   configure(consumer: MiddlewareConsumer): void {
     // Everything under /api is a tenant's; health, metrics and docs belong to the replica.
-    consumer.apply(TenantResolutionMiddleware).forRoutes('api/*path');
+    // The welcome page too: an unknown host gets 404, not a form.
+    consumer.apply(TenantResolutionMiddleware).forRoutes('api/*path', 'welcome', 'welcome/*path');
   }
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { Secret } from './secret';
+import { integrationsConfig, type IntegrationsConfig } from './integrations.config';
 import { controlPlaneEnvSchema, dataPlaneEnvSchema, type SharedEnv } from './env.schema';
 
 export class ConfigValidationError extends Error {
@@ -100,6 +101,7 @@ export interface ControlPlaneConfig extends CommonConfig {
   readonly provisioning: { attempts: number; backoffMs: number };
   readonly queueLockDurationMs: number;
   readonly inviteTtlHours: number;
+  readonly integrations: IntegrationsConfig;
 }
 
 export interface DataPlaneConfig extends CommonConfig {
@@ -114,6 +116,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
   const parsed = parseEnv(controlPlaneEnvSchema, env);
   const problems: string[] = [];
   const common = commonConfig(parsed, problems);
+  const integrations = integrationsConfig(parsed, common, problems);
   if (!parsed.PLATFORM_ADMIN_TOKEN && parsed.NODE_ENV === 'production') {
     problems.push(
       'PLATFORM_ADMIN_TOKEN: required in production (the bootstrap operator credential)',
@@ -128,14 +131,20 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     workerPort: parsed.WORKER_PORT,
     adminToken: new Secret(parsed.PLATFORM_ADMIN_TOKEN ?? randomBytes(24).toString('base64url')),
     adminTokenGenerated: !parsed.PLATFORM_ADMIN_TOKEN,
+    // With certificates on, tenants are served over HTTPS on the standard port (behind the
+    // TLS-terminating proxy or the data plane's own TLS listener).
     dataPlanePublicUrl:
-      parsed.DATA_PLANE_PUBLIC_URL ?? `http://{slug}.${parsed.PLATFORM_DOMAIN}${portSuffix}`,
+      parsed.DATA_PLANE_PUBLIC_URL ??
+      (integrations.acme.enabled
+        ? `https://{slug}.${parsed.PLATFORM_DOMAIN}`
+        : `http://{slug}.${parsed.PLATFORM_DOMAIN}${portSuffix}`),
     provisioning: {
       attempts: parsed.PROVISIONING_ATTEMPTS,
       backoffMs: parsed.PROVISIONING_BACKOFF_MS,
     },
     inviteTtlHours: parsed.INVITE_TTL_HOURS,
     queueLockDurationMs: parsed.QUEUE_LOCK_DURATION_MS,
+    integrations,
   };
 }
 

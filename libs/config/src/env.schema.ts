@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { integrationsEnvSchema } from './integrations.config';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -64,24 +65,26 @@ export const sharedEnvSchema = z.object({
 
 export type SharedEnv = z.infer<typeof sharedEnvSchema>;
 
-export const controlPlaneEnvSchema = sharedEnvSchema.extend({
-  CONTROL_PLANE_PORT: port.default(3001),
-  CONTROL_PLANE_HOST: z.string().default('0.0.0.0'),
-  /** The worker's own HTTP port: health and metrics only. */
-  WORKER_PORT: port.default(3002),
-  PLATFORM_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
-  /** Public URL of the data plane used in invite links; derived from the platform domain if unset. */
-  DATA_PLANE_PUBLIC_URL: z.string().url().optional(),
-  DATA_PLANE_PORT: port.default(3000),
-  /**
-   * Bull job lock: a job whose worker stops renewing it (killed, hung) is handed to another
-   * worker after this long. Shorter means faster recovery and more Redis traffic.
-   */
-  QUEUE_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30000),
-  PROVISIONING_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
-  PROVISIONING_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
-  INVITE_TTL_HOURS: z.coerce.number().int().min(1).default(72),
-});
+export const controlPlaneEnvSchema = sharedEnvSchema
+  .extend({
+    CONTROL_PLANE_PORT: port.default(3001),
+    CONTROL_PLANE_HOST: z.string().default('0.0.0.0'),
+    /** The worker's own HTTP port: health and metrics only. */
+    WORKER_PORT: port.default(3002),
+    PLATFORM_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+    /** Public URL of the data plane used in invite links; derived from the platform domain if unset. */
+    DATA_PLANE_PUBLIC_URL: z.string().url().optional(),
+    DATA_PLANE_PORT: port.default(3000),
+    /**
+     * Bull job lock: a job whose worker stops renewing it (killed, hung) is handed to another
+     * worker after this long. Shorter means faster recovery and more Redis traffic.
+     */
+    QUEUE_LOCK_DURATION_MS: z.coerce.number().int().min(1000).default(30000),
+    PROVISIONING_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
+    PROVISIONING_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
+    INVITE_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+  })
+  .merge(integrationsEnvSchema);
 
 export const dataPlaneEnvSchema = sharedEnvSchema.extend({
   DATA_PLANE_PORT: port.default(3000),

@@ -10,3 +10,10 @@ export {
 } from './config.loader';
 export { COMMON_CONFIG, CONTROL_PLANE_CONFIG, DATA_PLANE_CONFIG } from './config.tokens';
 export { PlatformConfigModule } from './platform-config.module';
+export type {
+  AcmeSettings,
+  DnsSettings,
+  IntegrationsConfig,
+  MailSettings,
+  StorageSettings,
+} from './integrations.config';

@@ -1,4 +1,7 @@
 export const TENANT_STATUSES = [
+  // Warm pool: a schema being prepared, then ready for the next new tenant to claim.
+  'warming',
+  'pooled',
   'provisioning',
   'failed',
   'active',

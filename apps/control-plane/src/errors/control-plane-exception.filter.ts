@@ -19,6 +19,7 @@ function statusFor(code: ControlPlaneErrorCode): HttpStatus {
     case ControlPlaneErrorCode.InvalidTransition:
     case ControlPlaneErrorCode.TenantNotActive:
     case ControlPlaneErrorCode.UserExists:
+    case ControlPlaneErrorCode.MailNotConfigured:
       return HttpStatus.CONFLICT;
     case ControlPlaneErrorCode.InvalidCustomDomain:
     case ControlPlaneErrorCode.InvalidMigrationRun:

@@ -10,6 +10,7 @@ export enum ControlPlaneErrorCode {
   InvalidCustomDomain = 'invalid_custom_domain',
   MigrationRunNotFound = 'migration_run_not_found',
   InvalidMigrationRun = 'invalid_migration_run',
+  MailNotConfigured = 'mail_not_configured',
 }
 
 /** Thrown by services, never HTTP exceptions: the same services run in jobs and the CLI. */

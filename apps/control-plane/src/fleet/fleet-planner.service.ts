@@ -43,7 +43,7 @@ export class FleetPlanner {
   async plan(targetVersion: number): Promise<FleetPlan> {
     const tenants = await this.registry.query<(TenantRef & { slug: string })[]>(
       `SELECT id, slug, schema_name AS "schemaName", cluster FROM platform.tenants
-        WHERE status IN ('active', 'suspended') ORDER BY created_at, id`,
+        WHERE status IN ('active', 'suspended', 'pooled') ORDER BY created_at, id`,
     );
     const versions = await this.readVersions(tenants);
     const groups = new Map<number, VersionGroup>();

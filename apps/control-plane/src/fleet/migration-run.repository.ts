@@ -13,7 +13,8 @@ import type {
 } from './migration-run.types';
 
 /** Tenants whose schemas a fleet run migrates: those that exist and are being served. */
-const MIGRATABLE_STATUSES = ['active', 'suspended'];
+/** Warm-pool schemas are upgraded like tenants, so a claimed one is never behind. */
+const MIGRATABLE_STATUSES = ['active', 'suspended', 'pooled'];
 const MAX_ERROR_LENGTH = 2000;
 
 interface RunRow {

@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed';
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 
 /** One row per tenant and step: what the provisioning job did, how often, and how it ended. */
 @Entity({ schema: 'platform', name: 'provisioning_steps' })

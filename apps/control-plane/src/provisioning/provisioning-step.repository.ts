@@ -14,7 +14,7 @@ export class ProvisioningStepRepository {
     const row = await this.registry
       .getRepository(ProvisioningStepEntity)
       .findOneBy({ tenantId, step });
-    return row?.status === 'succeeded';
+    return row?.status === 'succeeded' || row?.status === 'skipped';
   }
 
   async started(tenantId: string, step: string): Promise<void> {
@@ -32,6 +32,16 @@ export class ProvisioningStepRepository {
           SET status = 'succeeded', last_error = NULL, finished_at = now(), duration_ms = $3
         WHERE tenant_id = $1 AND step = $2`,
       [tenantId, step, durationMs],
+    );
+  }
+
+  /** The step's outside system is off; `reason` names the setting that turns it on. */
+  async skipped(tenantId: string, step: string, reason: string, durationMs: number): Promise<void> {
+    await this.registry.query(
+      `UPDATE platform.provisioning_steps
+          SET status = 'skipped', last_error = $3, finished_at = now(), duration_ms = $4
+        WHERE tenant_id = $1 AND step = $2`,
+      [tenantId, step, reason, durationMs],
     );
   }
 

@@ -1,9 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
 import { isTenantId, runInTenant } from '@platform/tenancy';
 import { TenantChangeNotifier } from '../tenants/tenant-change.notifier';
 import { TenantEntity } from '../tenants/tenant.entity';
+import type { ProvisioningStep } from './provisioning-step';
 import { ProvisioningPipeline } from './provisioning.pipeline';
 import { ProvisioningStepRepository } from './provisioning-step.repository';
 
@@ -25,34 +27,81 @@ export class TenantProvisioner {
     private readonly pipeline: ProvisioningPipeline,
     private readonly records: ProvisioningStepRepository,
     private readonly notifier: TenantChangeNotifier,
+    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
   async provision(tenantId: string, attempt: ProvisioningAttempt): Promise<void> {
+    const tenant = await this.load(tenantId, 'provisioning');
+    if (!tenant) return;
+    try {
+      await this.runSteps(tenant, this.pipeline.steps);
+    } catch (error) {
+      if (attempt.finalAttempt) await this.markFailed(tenantId, failureReason(error));
+      throw error;
+    }
+  }
+
+  /** Warm pool: prepares a `warming` tenant's schema, then offers it as `pooled`. */
+  async warm(tenantId: string): Promise<void> {
+    const tenant = await this.load(tenantId, 'warming');
+    if (!tenant) return;
+    await this.runSteps(tenant, this.pipeline.schemaSteps);
+    await this.registry.query(
+      `UPDATE platform.tenants SET status = 'pooled', updated_at = now()
+        WHERE id = $1 AND status = 'warming'`,
+      [tenantId],
+    );
+  }
+
+  private async load(tenantId: string, expected: 'provisioning' | 'warming') {
     // A job without a valid tenant fails closed rather than running "somewhere".
     if (!isTenantId(tenantId)) throw new Error(`Provisioning job has no valid tenant id`);
     const tenant = await this.registry.getRepository(TenantEntity).findOneBy({ id: tenantId });
-    if (tenant?.status !== 'provisioning') {
+    if (tenant?.status !== expected) {
       this.logger.log({ tenantId, status: tenant?.status ?? 'missing' }, 'nothing to provision');
-      return;
+      return null;
     }
+    return tenant;
+  }
+
+  private async runSteps(tenant: TenantEntity, steps: readonly ProvisioningStep[]): Promise<void> {
+    const tenantId = tenant.id;
     await runInTenant(tenant, async () => {
-      for (const step of this.pipeline.steps) {
+      for (const step of steps) {
         if (await this.records.isDone(tenantId, step.name)) continue;
         await this.records.started(tenantId, step.name);
         const started = Date.now();
+        let outcome;
         try {
-          await step.run(tenant);
+          outcome = await step.run(tenant);
+          await this.holdForFaultInjection(step.name);
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
           await this.records.failed(tenantId, step.name, reason, Date.now() - started);
           this.logger.warn({ tenantId, step: step.name, err: error }, 'provisioning step failed');
-          if (attempt.finalAttempt) await this.markFailed(tenantId, `${step.name}: ${reason}`);
-          throw error;
+          throw new StepFailedError(step.name, reason, error);
         }
-        await this.records.succeeded(tenantId, step.name, Date.now() - started);
-        this.logger.log({ tenantId, step: step.name, ms: Date.now() - started }, 'step done');
+        const ms = Date.now() - started;
+        if (outcome) {
+          await this.records.skipped(tenantId, step.name, outcome.skipped, ms);
+          this.logger.log({ tenantId, step: step.name, reason: outcome.skipped }, 'step skipped');
+        } else {
+          await this.records.succeeded(tenantId, step.name, ms);
+          this.logger.log({ tenantId, step: step.name, ms }, 'step done');
+        }
       }
     });
+  }
+
+  /**
+   * Test only (PROVISIONING_FAULT_HOLD, refused outside NODE_ENV=test): waits after the step's
+   * work and before its record, the moment a crash is most likely to make a step run twice.
+   */
+  private async holdForFaultInjection(step: string): Promise<void> {
+    const hold = this.config.integrations.faultHold;
+    if (hold?.step !== step) return;
+    this.logger.warn({ step, ms: hold.ms }, 'fault injection: holding before recording the step');
+    await new Promise((resolve) => setTimeout(resolve, hold.ms));
   }
 
   private async markFailed(tenantId: string, reason: string): Promise<void> {
@@ -63,4 +112,20 @@ export class TenantProvisioner {
     );
     await this.notifier.tenantChanged(tenantId, []);
   }
+}
+
+/** Carries the step's name, so the tenant's failure reason says where onboarding stopped. */
+class StepFailedError extends Error {
+  constructor(
+    readonly step: string,
+    reason: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${step}: ${reason}`);
+    this.name = 'StepFailedError';
+  }
+}
+
+function failureReason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -3,12 +3,14 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { TenantSchemaMigrator } from '@platform/database';
 import { isTenantId, schemaNameForTenant, type TenantStatus } from '@platform/tenancy';
 import { AuditLog } from '../audit/audit-log.service';
 import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
 import { PROVISIONING_STEP_NAMES } from '../provisioning/provisioning.pipeline';
 import { ProvisioningQueue } from '../provisioning/provisioning.queue';
 import { ProvisioningStepEntity } from '../provisioning/provisioning-step.entity';
+import { WarmPoolRepository } from '../provisioning/warm-pool.repository';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
 import type { ListTenantsQuery } from './dto/list-tenants.query';
 import { IdempotencyKeyEntity } from './idempotency-key.entity';
@@ -46,6 +48,8 @@ export class TenantRegistry {
     private readonly provisioning: ProvisioningQueue,
     private readonly notifier: TenantChangeNotifier,
     private readonly audit: AuditLog,
+    private readonly warmPool: WarmPoolRepository,
+    private readonly migrator: TenantSchemaMigrator,
   ) {}
 
   /**
@@ -96,6 +100,7 @@ export class TenantRegistry {
       .limit(query.limit)
       .offset(query.offset);
     if (query.status) builder.andWhere('tenant.status = :status', { status: query.status });
+    else builder.andWhere(`tenant.status NOT IN ('warming', 'pooled')`);
     if (query.search) {
       const pattern = `%${query.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       builder.andWhere(
@@ -127,7 +132,8 @@ export class TenantRegistry {
     const tenant = isTenantId(idOrSlug)
       ? await repository.findOneBy({ id: idOrSlug })
       : await repository.findOneBy({ slug: idOrSlug.toLowerCase() });
-    if (!tenant) {
+    // Warm-pool rows are not tenants yet: nobody can look one up, suspend or delete it.
+    if (!tenant || tenant.status === 'warming' || tenant.status === 'pooled') {
       throw new ControlPlaneException(
         ControlPlaneErrorCode.TenantNotFound,
         `No tenant has the id or slug "${idOrSlug.slice(0, 64)}"`,
@@ -221,12 +227,19 @@ export class TenantRegistry {
     return manager.findOneByOrFail(TenantEntity, { id: earlier.tenantId });
   }
 
+  /**
+   * Takes a ready schema from the warm pool when one is at the latest template version (its
+   * schema steps are then already recorded as done), else records a new tenant whose schema
+   * the job creates. Either way, with its platform subdomain (and custom domain, pending).
+   */
   private async insertTenant(
     manager: EntityManager,
     input: CreateTenantDto,
     customHostname: string | null,
   ): Promise<TenantEntity> {
-    const id = randomUUID();
+    const cluster = this.config.defaultTenantCluster;
+    const pooledId = await this.warmPool.claim(manager, cluster, this.migrator.latestVersion);
+    const id = pooledId ?? randomUUID();
     const now = new Date();
     const tenant = manager.create(TenantEntity, {
       id,
@@ -237,13 +250,29 @@ export class TenantRegistry {
       status: 'provisioning',
       statusReason: null,
       schemaName: schemaNameForTenant(id),
-      cluster: this.config.defaultTenantCluster,
-      templateVersion: 0,
+      cluster,
+      templateVersion: pooledId ? this.migrator.latestVersion : 0,
       createdAt: now,
       updatedAt: now,
     });
     try {
-      await manager.insert(TenantEntity, tenant);
+      if (pooledId) {
+        await manager.update(
+          TenantEntity,
+          { id },
+          {
+            slug: tenant.slug,
+            name: tenant.name,
+            plan: tenant.plan,
+            adminEmail: tenant.adminEmail,
+            status: 'provisioning',
+            createdAt: now,
+            updatedAt: now,
+          },
+        );
+      } else {
+        await manager.insert(TenantEntity, tenant);
+      }
       await manager.insert(TenantDomainEntity, {
         tenantId: id,
         hostname: `${input.slug}.${this.config.platformDomain}`,
@@ -261,16 +290,18 @@ export class TenantRegistry {
     } catch (error) {
       throw translateUniqueViolation(error, input.slug, customHostname);
     }
-    await manager.insert(
-      ProvisioningStepEntity,
-      PROVISIONING_STEP_NAMES.map((step, position) => ({
-        tenantId: id,
-        step,
-        position,
-        status: 'pending' as const,
-        attempts: 0,
-      })),
-    );
+    if (!pooledId) {
+      await manager.insert(
+        ProvisioningStepEntity,
+        PROVISIONING_STEP_NAMES.map((step, position) => ({
+          tenantId: id,
+          step,
+          position,
+          status: 'pending' as const,
+          attempts: 0,
+        })),
+      );
+    }
     return tenant;
   }
 }

@@ -1,14 +1,13 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { hash } from 'argon2';
 import { DataSource } from 'typeorm';
-import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
 import { TenantTransactionRunner } from '@platform/database';
 import { runInTenant } from '@platform/tenancy';
 import { AuditLog } from '../audit/audit-log.service';
 import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
 import type { CreateTenantUserDto } from './dto/create-tenant-user.dto';
+import { TenantInvites, newInviteToken } from './tenant-invites.service';
 import { TenantRegistry } from './tenant-registry.service';
 
 export interface CreatedTenantUser {
@@ -26,8 +25,8 @@ export class TenantUsersService {
     private readonly registry: TenantRegistry,
     private readonly database: TenantTransactionRunner,
     private readonly audit: AuditLog,
+    private readonly invites: TenantInvites,
     @InjectDataSource() private readonly registryDb: DataSource,
-    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
   async create(
@@ -44,8 +43,8 @@ export class TenantUsersService {
     }
     const email = input.email.toLowerCase();
     const passwordHash = input.password ? await hash(input.password) : null;
-    const inviteToken = input.password ? null : randomBytes(32).toString('base64url');
-    const expiresAt = new Date(Date.now() + this.config.inviteTtlHours * 3_600_000);
+    const inviteToken = input.password ? null : newInviteToken();
+    const expiresAt = this.invites.expiry();
 
     const userId = await runInTenant(tenant, () =>
       this.database.run(async (tx) => {
@@ -60,12 +59,7 @@ export class TenantUsersService {
             `A user with e-mail ${email} already exists in this tenant`,
           );
         }
-        if (inviteToken) {
-          await tx.query(
-            `INSERT INTO user_invites (user_id, token_hash, expires_at) VALUES ($1, $2, $3)`,
-            [user.id, sha256(inviteToken), expiresAt],
-          );
-        }
+        if (inviteToken) await this.invites.replaceInvites(tx, user.id, inviteToken, expiresAt);
         return user.id;
       }),
     );
@@ -80,15 +74,8 @@ export class TenantUsersService {
       email,
       role: input.role,
       ...(inviteToken && {
-        invite: {
-          url: `${this.config.dataPlanePublicUrl.replace('{slug}', tenant.slug)}/welcome?token=${inviteToken}`,
-          expiresAt,
-        },
+        invite: { url: this.invites.linkFor(tenant.slug, inviteToken), expiresAt },
       }),
     };
   }
-}
-
-function sha256(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
 }

@@ -8,7 +8,10 @@ import {
   Param,
   Post,
   Query,
+  Sse,
+  type MessageEvent,
 } from '@nestjs/common';
+import type { Observable } from 'rxjs';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -22,7 +25,9 @@ import { CreateTenantDto } from './dto/create-tenant.dto';
 import { ListTenantsQuery } from './dto/list-tenants.query';
 import { parseIdempotencyKey } from './idempotency-key';
 import { TenantRegistry, type Page } from './tenant-registry.service';
+import { TenantProgress } from './tenant-progress.service';
 import { TenantUsersService, type CreatedTenantUser } from './tenant-users.service';
+import { WelcomeMailService, type MailView, type QueuedMail } from './welcome-mail.service';
 import type { TenantView } from './tenant.view';
 
 @ApiTags('tenants')
@@ -32,6 +37,8 @@ export class TenantsController {
   constructor(
     private readonly registry: TenantRegistry,
     private readonly users: TenantUsersService,
+    private readonly progress: TenantProgress,
+    private readonly welcomeMail: WelcomeMailService,
   ) {}
 
   @Post()
@@ -55,6 +62,27 @@ export class TenantsController {
   @Get(':idOrSlug')
   get(@Param('idOrSlug') idOrSlug: string): Promise<TenantView> {
     return this.registry.get(idOrSlug);
+  }
+
+  /** Server-sent events: the tenant with its steps on every change, until it settles. */
+  @Sse(':idOrSlug/progress')
+  follow(@Param('idOrSlug') idOrSlug: string): Promise<Observable<MessageEvent>> {
+    return this.progress.follow(idOrSlug);
+  }
+
+  @Get(':idOrSlug/mail')
+  mail(@Param('idOrSlug') idOrSlug: string): Promise<MailView[]> {
+    return this.welcomeMail.list(idOrSlug);
+  }
+
+  /** Sends the admin a new welcome mail with a fresh invite (older unused links stop working). */
+  @Post(':id/welcome-mail')
+  @HttpCode(202)
+  resendWelcomeMail(
+    @Param('id') id: string,
+    @CurrentOperator() operator: string,
+  ): Promise<QueuedMail> {
+    return this.welcomeMail.resend(id, operator);
   }
 
   @Post(':id/suspend')

@@ -17,6 +17,8 @@ function statusFor(code: DataPlaneErrorCode): HttpStatus {
     case DataPlaneErrorCode.TenantSuspended:
     case DataPlaneErrorCode.Forbidden:
       return HttpStatus.FORBIDDEN;
+    case DataPlaneErrorCode.InvalidInvite:
+      return HttpStatus.BAD_REQUEST;
     case DataPlaneErrorCode.TenantNotReady:
     case DataPlaneErrorCode.TenantUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;

@@ -8,6 +8,7 @@ export enum DataPlaneErrorCode {
   InvalidCredentials = 'invalid_credentials',
   Forbidden = 'forbidden',
   NotFound = 'not_found',
+  InvalidInvite = 'invalid_invite',
 }
 
 export class DataPlaneException extends Error {

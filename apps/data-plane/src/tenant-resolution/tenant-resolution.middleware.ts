@@ -73,6 +73,9 @@ function admit(tenant: ResolvedTenant | null): ResolvedTenant {
         DataPlaneErrorCode.TenantUnavailable,
         'This tenant could not be set up; the operators have been told',
       );
+    // Pool schemas have no hostname; listed so that a row in a bad state still fails closed.
+    case 'warming':
+    case 'pooled':
     case 'deleting':
     case 'deleted':
       throw new DataPlaneException(

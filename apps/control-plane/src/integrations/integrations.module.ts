@@ -1,0 +1,123 @@
+import {
+  Global,
+  Inject,
+  Injectable,
+  Module,
+  type DynamicModule,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
+import { getDataSourceToken } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import {
+  CERTIFICATE_AUTHORITY,
+  PrivateKeyCipher,
+  createCertificateAuthority,
+} from '@platform/acme';
+import type { ControlPlaneConfig } from '@platform/config';
+import { DNS_PROVIDER, createDnsProvider } from '@platform/dns';
+import { MAIL_TRANSPORT, createMailTransport, type MailTransport } from '@platform/mail';
+import { OBJECT_STORAGE, createObjectStorage, type ObjectStorage } from '@platform/storage';
+import { RegistryAcmeAccountStore } from '../certificates/registry-acme-account.store';
+import { PRIVATE_KEY_CIPHER } from './integrations.tokens';
+
+/** Releases the S3 client's keep-alive sockets and the SMTP connections at shutdown. */
+@Injectable()
+class IntegrationsShutdown implements OnApplicationShutdown {
+  constructor(
+    @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage | null,
+    @Inject(MAIL_TRANSPORT) private readonly mail: MailTransport | null,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([this.storage?.close(), this.mail?.close()]);
+  }
+}
+
+/**
+ * The outside systems onboarding talks to, each behind its port and chosen by config. A system
+ * that is off is provided as `null`: the step that needs it records itself `skipped`, naming
+ * the setting that would turn it on, rather than pretending it ran.
+ */
+@Global()
+@Module({})
+export class IntegrationsModule {
+  static forRoot(config: ControlPlaneConfig): DynamicModule {
+    const { dns, acme, storage, mail, certificateKey } = config.integrations;
+    const cipher = certificateKey ? PrivateKeyCipher.fromSecret(certificateKey.reveal()) : null;
+    const providers: Provider[] = [
+      { provide: PRIVATE_KEY_CIPHER, useValue: cipher },
+      {
+        provide: DNS_PROVIDER,
+        useFactory: () =>
+          dns.provider === 'none'
+            ? null
+            : createDnsProvider(
+                dns.provider === 'powerdns'
+                  ? {
+                      provider: 'powerdns',
+                      apiUrl: dns.apiUrl,
+                      apiKey: dns.apiKey.reveal(),
+                      serverId: dns.serverId,
+                      zone: dns.zone,
+                    }
+                  : {
+                      provider: 'route53',
+                      hostedZoneId: dns.hostedZoneId,
+                      region: dns.region,
+                      zone: dns.zone,
+                    },
+              ),
+      },
+      {
+        provide: CERTIFICATE_AUTHORITY,
+        inject: [getDataSourceToken()],
+        useFactory: (registry: DataSource) =>
+          acme.enabled && cipher
+            ? createCertificateAuthority({
+                directoryUrl: acme.directoryUrl,
+                accountEmail: acme.accountEmail,
+                ...(acme.directoryCaPem && { directoryCaPem: acme.directoryCaPem }),
+                ...(acme.pollIntervalMs && { pollIntervalMs: acme.pollIntervalMs }),
+                accountKeys: new RegistryAcmeAccountStore(registry, acme.directoryUrl, cipher),
+              })
+            : null,
+      },
+      {
+        provide: OBJECT_STORAGE,
+        useFactory: () =>
+          storage.provider === 'none'
+            ? null
+            : createObjectStorage({
+                provider: 's3',
+                bucket: storage.bucket,
+                region: storage.region,
+                ...(storage.endpoint && { endpoint: storage.endpoint }),
+                forcePathStyle: storage.forcePathStyle,
+                ...(storage.accessKeyId &&
+                  storage.secretAccessKey && {
+                    accessKeyId: storage.accessKeyId,
+                    secretAccessKey: storage.secretAccessKey.reveal(),
+                  }),
+                createBucketIfMissing: storage.createBucketIfMissing,
+              }),
+      },
+      {
+        provide: MAIL_TRANSPORT,
+        useFactory: () =>
+          mail.provider === 'none'
+            ? null
+            : createMailTransport({
+                provider: 'smtp',
+                url: mail.url.reveal(),
+                ignoreTLS: mail.ignoreTLS,
+              }),
+      },
+    ];
+    return {
+      module: IntegrationsModule,
+      providers: [...providers, IntegrationsShutdown],
+      exports: providers.map((provider) => (provider as { provide: symbol }).provide),
+    };
+  }
+}
