@@ -31,26 +31,52 @@ export class TenantProvisioner {
   ) {}
 
   async provision(tenantId: string, attempt: ProvisioningAttempt): Promise<void> {
-    const tenant = await this.load(tenantId, 'provisioning');
-    if (!tenant) return;
-    try {
-      await this.runSteps(tenant, this.pipeline.steps);
-    } catch (error) {
-      if (attempt.finalAttempt) await this.markFailed(tenantId, failureReason(error));
-      throw error;
-    }
+    await this.exclusively(tenantId, async () => {
+      const tenant = await this.load(tenantId, 'provisioning');
+      if (!tenant) return;
+      try {
+        await this.runSteps(tenant, this.pipeline.steps);
+      } catch (error) {
+        if (attempt.finalAttempt) await this.markFailed(tenantId, failureReason(error));
+        throw error;
+      }
+    });
   }
 
   /** Warm pool: prepares a `warming` tenant's schema, then offers it as `pooled`. */
   async warm(tenantId: string): Promise<void> {
-    const tenant = await this.load(tenantId, 'warming');
-    if (!tenant) return;
-    await this.runSteps(tenant, this.pipeline.schemaSteps);
-    await this.registry.query(
-      `UPDATE platform.tenants SET status = 'pooled', updated_at = now()
-        WHERE id = $1 AND status = 'warming'`,
-      [tenantId],
-    );
+    await this.exclusively(tenantId, async () => {
+      const tenant = await this.load(tenantId, 'warming');
+      if (!tenant) return;
+      await this.runSteps(tenant, this.pipeline.schemaSteps);
+      await this.registry.query(
+        `UPDATE platform.tenants SET status = 'pooled', updated_at = now()
+          WHERE id = $1 AND status = 'warming'`,
+        [tenantId],
+      );
+    });
+  }
+
+  /**
+   * One runner per tenant at a time. Bull re-runs a job whose lock lapsed even when its first
+   * worker is only slow, not dead; two runs of the same steps side by side could interleave
+   * (two invites, the mailed one replaced by the other). A session advisory lock on its own
+   * connection serialises them, and dies with the connection if the worker is killed; the
+   * second run then re-reads the tenant and finds the work done.
+   */
+  private async exclusively(tenantId: string, work: () => Promise<void>): Promise<void> {
+    const lock = this.registry.createQueryRunner();
+    await lock.connect();
+    const key = `provision:${tenantId}`;
+    try {
+      await lock.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [key]);
+      await work();
+    } finally {
+      await lock
+        .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key])
+        .catch(() => undefined);
+      await lock.release();
+    }
   }
 
   private async load(tenantId: string, expected: 'provisioning' | 'warming') {
