@@ -21,6 +21,7 @@ import { TenantEntity } from './tenants/tenant.entity';
 import { TenantRegistry } from './tenants/tenant-registry.service';
 import { TenantInvites } from './tenants/tenant-invites.service';
 import { OutboxRepository } from './outbox/outbox.repository';
+import { WelcomeMails } from './outbox/welcome-mails.service';
 
 const REGISTRY_ENTITIES = [
   TenantEntity,
@@ -77,6 +78,7 @@ const REGISTRY_ENTITIES = [
     WarmPoolRepository,
     TenantInvites,
     OutboxRepository,
+    WelcomeMails,
   ],
   exports: [
     TenantRegistry,
@@ -86,6 +88,7 @@ const REGISTRY_ENTITIES = [
     WarmPoolRepository,
     TenantInvites,
     OutboxRepository,
+    WelcomeMails,
     BullModule,
   ],
 })

@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { PeriodicTask } from '../common/periodic-task';
 import { FleetQueue } from './fleet.queue';
 import { MigrationRunRepository } from './migration-run.repository';
 
@@ -17,27 +18,28 @@ import { MigrationRunRepository } from './migration-run.repository';
  */
 @Injectable()
 export class FleetRecovery implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(FleetRecovery.name);
-  private timer: NodeJS.Timeout | null = null;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly runs: MigrationRunRepository,
     private readonly queue: FleetQueue,
-    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
-  ) {}
+    @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,
+  ) {
+    this.task = new PeriodicTask(
+      'migration run sweep',
+      config.queueLockDurationMs * 2,
+      () => this.sweep(),
+      new Logger(FleetRecovery.name),
+    );
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.sweep();
-    this.timer = setInterval(() => {
-      this.sweep().catch((error: unknown) =>
-        this.logger.warn({ err: error }, 'migration run sweep failed; next one retries'),
-      );
-    }, this.config.queueLockDurationMs * 2);
-    this.timer.unref();
+    this.task.start(false);
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async onApplicationShutdown(): Promise<void> {
+    await this.task.stop();
   }
 
   private async sweep(): Promise<void> {

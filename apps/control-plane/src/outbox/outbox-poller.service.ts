@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { PeriodicTask } from '../common/periodic-task';
 import { OutboxRelay } from './outbox-relay.service';
 
 /**
@@ -14,34 +15,27 @@ import { OutboxRelay } from './outbox-relay.service';
  */
 @Injectable()
 export class OutboxPoller implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(OutboxPoller.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly relay: OutboxRelay,
-    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
-  ) {}
+    @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,
+  ) {
+    this.task = new PeriodicTask(
+      'outbox poll',
+      config.integrations.outboxPollIntervalMs,
+      async () => {
+        await this.relay.deliverDue();
+      },
+      new Logger(OutboxPoller.name),
+    );
+  }
 
   onApplicationBootstrap(): void {
-    if (!this.relay.enabled) return;
-    this.timer = setInterval(() => this.tick(), this.config.integrations.outboxPollIntervalMs);
-    this.timer.unref();
+    if (this.relay.enabled) this.task.start(false);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  private tick(): void {
-    if (this.running) return;
-    this.running = this.relay
-      .deliverDue()
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'outbox poll failed'))
-      .finally(() => {
-        this.running = null;
-      });
+    await this.task.stop();
   }
 }

@@ -6,6 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { PeriodicTask } from '../common/periodic-task';
 import { TenantProvisioner } from './tenant-provisioner.service';
 import { WarmPoolRepository } from './warm-pool.repository';
 
@@ -17,28 +18,30 @@ import { WarmPoolRepository } from './warm-pool.repository';
 @Injectable()
 export class WarmPool implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(WarmPool.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> | null = null;
-  private stopping = false;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly pool: WarmPoolRepository,
     private readonly provisioner: TenantProvisioner,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
-  ) {}
+  ) {
+    this.task = new PeriodicTask(
+      'warm pool refill',
+      config.integrations.warmPool.refillIntervalMs,
+      async () => {
+        const prepared = await this.refill();
+        if (prepared > 0) this.logger.log({ prepared }, 'warm pool refilled');
+      },
+      this.logger,
+    );
+  }
 
   onApplicationBootstrap(): void {
-    if (this.config.integrations.warmPool.size === 0) return;
-    this.tick();
-    this.timer = setInterval(() => this.tick(), this.config.integrations.warmPool.refillIntervalMs);
-    this.timer.unref();
+    if (this.config.integrations.warmPool.size > 0) this.task.start(true);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.stopping = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.task.stop();
   }
 
   /** Tops the pool up and prepares every `warming` schema; returns how many it prepared. */
@@ -47,22 +50,10 @@ export class WarmPool implements OnApplicationBootstrap, OnApplicationShutdown {
     await this.pool.topUp(cluster, this.config.integrations.warmPool.size);
     let prepared = 0;
     for (const id of await this.pool.warming(cluster)) {
-      if (this.stopping) break;
+      if (this.task.isStopped) break;
       await this.provisioner.warm(id);
       prepared += 1;
     }
     return prepared;
-  }
-
-  private tick(): void {
-    if (this.running) return;
-    this.running = this.refill()
-      .then((prepared) => {
-        if (prepared > 0) this.logger.log({ prepared }, 'warm pool refilled');
-      })
-      .catch((error: unknown) => this.logger.warn({ err: error }, 'warm pool refill failed'))
-      .finally(() => {
-        this.running = null;
-      });
   }
 }

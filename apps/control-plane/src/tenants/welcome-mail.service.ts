@@ -6,7 +6,7 @@ import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config'
 import { AuditLog } from '../audit/audit-log.service';
 import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
 import { OutboxRepository, type OutboxRow } from '../outbox/outbox.repository';
-import { composeWelcomeMail } from '../outbox/welcome-mail.composer';
+import { WelcomeMails } from '../outbox/welcome-mails.service';
 import { TenantInvites } from './tenant-invites.service';
 import { TenantRegistry } from './tenant-registry.service';
 
@@ -32,6 +32,7 @@ export class WelcomeMailService {
     private readonly registry: TenantRegistry,
     private readonly invites: TenantInvites,
     private readonly outbox: OutboxRepository,
+    private readonly welcomeMails: WelcomeMails,
     private readonly audit: AuditLog,
     @InjectDataSource() private readonly registryDb: DataSource,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
@@ -52,19 +53,11 @@ export class WelcomeMailService {
       );
     }
     const invite = await this.invites.inviteUser(tenant, tenant.adminEmail, 'admin');
-    const mail = composeWelcomeMail({
-      tenantName: tenant.name,
-      hostname: `${tenant.slug}.${this.config.platformDomain}`,
-      inviteUrl: invite.url,
-      expiresAt: invite.expiresAt,
-    });
-    const outboxId = await this.outbox.enqueue({
-      tenantId: tenant.id,
-      kind: 'welcome',
-      dedupeKey: `welcome:${tenant.id}:resend:${randomUUID()}`,
-      recipient: tenant.adminEmail,
-      ...mail,
-    });
+    const outboxId = await this.welcomeMails.enqueue(
+      tenant,
+      invite,
+      `welcome:${tenant.id}:resend:${randomUUID()}`,
+    );
     await this.audit.record(this.registryDb.manager, {
       actor,
       action: 'tenant.welcome-mail.resend',

@@ -1,7 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { Injectable } from '@nestjs/common';
 import { OutboxRepository } from '../../outbox/outbox.repository';
-import { composeWelcomeMail } from '../../outbox/welcome-mail.composer';
+import { WelcomeMails } from '../../outbox/welcome-mails.service';
 import { TenantInvites } from '../../tenants/tenant-invites.service';
 import type { TenantEntity } from '../../tenants/tenant.entity';
 import type { ProvisioningStep } from '../provisioning-step';
@@ -23,25 +22,13 @@ export class AdminInviteStep implements ProvisioningStep {
   constructor(
     private readonly invites: TenantInvites,
     private readonly outbox: OutboxRepository,
-    @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+    private readonly welcomeMails: WelcomeMails,
   ) {}
 
   async run(tenant: TenantEntity): Promise<void> {
     const dedupeKey = welcomeMailKey(tenant.id);
     if (await this.outbox.findByDedupeKey(dedupeKey)) return;
     const invite = await this.invites.inviteUser(tenant, tenant.adminEmail, 'admin');
-    const mail = composeWelcomeMail({
-      tenantName: tenant.name,
-      hostname: `${tenant.slug}.${this.config.platformDomain}`,
-      inviteUrl: invite.url,
-      expiresAt: invite.expiresAt,
-    });
-    await this.outbox.enqueue({
-      tenantId: tenant.id,
-      kind: 'welcome',
-      dedupeKey,
-      recipient: tenant.adminEmail,
-      ...mail,
-    });
+    await this.welcomeMails.enqueue(tenant, invite, dedupeKey);
   }
 }
