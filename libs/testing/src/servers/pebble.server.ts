@@ -1,10 +1,11 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../free-port';
+import { PortInUseError, retryOnPortInUse, stopChild } from './child-process.util';
 
 export interface PebbleOptions {
   /** Where Pebble resolves challenge records, e.g. PowerDNS's `dnsAddress` (`127.0.0.1:<port>`). */
@@ -31,16 +32,9 @@ export interface PebbleServer {
 const PEBBLE_BINARY = 'pebble';
 // Pebble generates its root and intermediate keys before listening (about a second here).
 const READY_TIMEOUT_MS = 15_000;
-const STOP_GRACE_MS = 3_000;
-const KILL_WAIT_MS = 2_000;
-// freePort() releases the port before pebble binds it, so another process can take it
-// meanwhile; fresh ports usually work.
-const START_ATTEMPTS = 3;
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-class PortInUseError extends Error {}
 
 /**
  * Starts a private Pebble (Let's Encrypt's test CA) on free loopback ports, following SPEC.md's
@@ -48,16 +42,7 @@ class PortInUseError extends Error {}
  * `stop()` kills it and deletes its directory.
  */
 export async function startPebble(options: PebbleOptions): Promise<PebbleServer> {
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-    try {
-      return await startOnce(options);
-    } catch (err) {
-      lastError = err;
-      if (!(err instanceof PortInUseError)) throw err;
-    }
-  }
-  throw lastError;
+  return retryOnPortInUse(() => startOnce(options));
 }
 
 async function startOnce(options: PebbleOptions): Promise<PebbleServer> {
@@ -113,7 +98,7 @@ async function startOnce(options: PebbleOptions): Promise<PebbleServer> {
 
   const directoryUrl = `https://127.0.0.1:${acmePort}/dir`;
   const stop = async (): Promise<void> => {
-    await stopChild(child, exited);
+    await stopChild(child, exited, 'pebble');
     await removeDir();
   };
 
@@ -230,27 +215,6 @@ function httpsGet(url: string, ca: string): Promise<{ status: number; body: stri
     req.on('error', reject);
     req.end();
   });
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  // No pid: it never started. An exit or signal code: it is already gone.
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  if (await settlesWithin(exited, STOP_GRACE_MS)) return;
-  child.kill('SIGKILL');
-  if (!(await settlesWithin(exited, KILL_WAIT_MS))) {
-    throw new Error(`pebble pid ${String(child.pid)} survived SIGKILL`);
-  }
-}
-
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function errorMessage(err: unknown): string {

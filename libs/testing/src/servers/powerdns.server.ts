@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Resolver } from 'node:dns/promises';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../free-port';
+import { PortInUseError, retryOnPortInUse, stopChild } from './child-process.util';
 
 export interface PowerDnsServer {
   /** Base URL of the webserver; the API lives under `/api/v1`. */
@@ -27,11 +28,6 @@ export interface PowerDnsOptions {
 const PDNS_BINARY = '/usr/sbin/pdns_server';
 const SQLITE_SCHEMA = '/usr/share/pdns-backend-sqlite3/schema/schema.sqlite3.sql';
 const READY_TIMEOUT_MS = 10_000;
-const STOP_GRACE_MS = 3_000;
-const KILL_WAIT_MS = 2_000;
-// freePort() releases the port before pdns binds it, so another process can take it meanwhile;
-// a fresh pair of ports usually works.
-const START_ATTEMPTS = 3;
 
 const execFileAsync = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -41,23 +37,14 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * ports, following SPEC.md's recipe. `stop()` kills it and deletes its directory.
  */
 export async function startPowerDns(options: PowerDnsOptions = {}): Promise<PowerDnsServer> {
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
-    try {
-      const server = await startOnce();
-      try {
-        for (const zone of options.zones ?? []) await createZone(server, zone);
-      } catch (err) {
-        await server.stop();
-        throw err;
-      }
-      return server;
-    } catch (err) {
-      lastError = err;
-      if (!(err instanceof PortInUseError)) throw err;
-    }
+  const server = await retryOnPortInUse(startOnce);
+  try {
+    for (const zone of options.zones ?? []) await createZone(server, zone);
+  } catch (err) {
+    await server.stop();
+    throw err;
   }
-  throw lastError;
+  return server;
 }
 
 /** Asks the server over DNS (not the API), the way a resolver or pebble would. */
@@ -87,8 +74,6 @@ export async function resolveRecords(
     throw err;
   }
 }
-
-class PortInUseError extends Error {}
 
 async function startOnce(): Promise<PowerDnsServer> {
   const dir = await mkdtemp(join(tmpdir(), 'pdns-'));
@@ -128,7 +113,7 @@ async function startOnce(): Promise<PowerDnsServer> {
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
 
   server.stop = async () => {
-    await stopChild(child, exited);
+    await stopChild(child, exited, 'pdns_server');
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -258,27 +243,6 @@ async function createZone(server: PowerDnsServer, zone: string): Promise<void> {
   });
   if (!response.ok) {
     throw new Error(`creating zone ${zone} failed: ${response.status} ${await response.text()}`);
-  }
-}
-
-async function stopChild(child: ChildProcess, exited: Promise<void>): Promise<void> {
-  // No pid: it never started. An exit or signal code: it is already gone.
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  if (await settlesWithin(exited, STOP_GRACE_MS)) return;
-  child.kill('SIGKILL');
-  if (!(await settlesWithin(exited, KILL_WAIT_MS))) {
-    throw new Error(`pdns_server pid ${String(child.pid)} survived SIGKILL`);
-  }
-}
-
-async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
