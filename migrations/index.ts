@@ -1,10 +1,12 @@
 import { PlatformRegistry1763870000000 } from './1763870000000-platform-registry.migration';
 import { FleetMigrationRuns1763880000000 } from './1763880000000-fleet-migration-runs.migration';
 import { OnboardingSaga1763890000000 } from './1763890000000-onboarding-saga.migration';
+import { CustomDomains1763900000000 } from './1763900000000-custom-domains.migration';
 
 /** Applied in this order by `migratePlatformSchema` at every app's start. */
 export const PLATFORM_MIGRATIONS = [
   PlatformRegistry1763870000000,
   FleetMigrationRuns1763880000000,
   OnboardingSaga1763890000000,
+  CustomDomains1763900000000,
 ];

@@ -13,3 +13,5 @@ export { createCertificateAuthority } from './certificate-authority.factory';
 export { certificateInfo, type CertificateInfo } from './certificate-info.util';
 export { Dns01Solver, challengeRecordName } from './dns-01.solver';
 export { PrivateKeyCipher } from './private-key.cipher';
+export { Http01Solver, isAcmeToken, type Http01ChallengeStore } from './http-01.solver';
+export { RedisHttp01ChallengeStore } from './redis-http-01.store';

@@ -110,6 +110,13 @@ export interface DataPlaneConfig extends CommonConfig {
   readonly trustedProxies: readonly string[];
   readonly tenantCache: { size: number; ttlMs: number; unknownHostTtlMs: number };
   readonly bodyLimit: string;
+  /** HTTPS with SNI; null when DATA_PLANE_HTTPS_PORT is unset. */
+  readonly tls: {
+    readonly port: number;
+    readonly certificateKey: Secret;
+    readonly cacheTtlMs: number;
+    readonly redirectHttp: boolean;
+  } | null;
 }
 
 export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): ControlPlaneConfig {
@@ -152,9 +159,21 @@ export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataP
   const parsed = parseEnv(dataPlaneEnvSchema, env);
   const problems: string[] = [];
   const common = commonConfig(parsed, problems);
+  if (parsed.DATA_PLANE_HTTPS_PORT !== undefined && !parsed.CERTIFICATE_ENCRYPTION_KEY) {
+    problems.push('CERTIFICATE_ENCRYPTION_KEY: required when DATA_PLANE_HTTPS_PORT is set');
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return {
     ...common,
+    tls:
+      parsed.DATA_PLANE_HTTPS_PORT === undefined
+        ? null
+        : {
+            port: parsed.DATA_PLANE_HTTPS_PORT,
+            certificateKey: new Secret(parsed.CERTIFICATE_ENCRYPTION_KEY ?? ''),
+            cacheTtlMs: parsed.CERTIFICATE_CACHE_TTL_MS,
+            redirectHttp: parsed.HTTPS_REDIRECT,
+          },
     port: parsed.DATA_PLANE_PORT,
     host: parsed.DATA_PLANE_HOST,
     trustedProxies: parsed.TRUSTED_PROXIES.split(',')

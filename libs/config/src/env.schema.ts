@@ -99,4 +99,15 @@ export const dataPlaneEnvSchema = sharedEnvSchema.extend({
     .string()
     .regex(/^\d+(kb|mb)$/)
     .default('100kb'),
+  /** Serve HTTPS here, choosing each tenant's certificate by SNI. Unset: HTTP only. */
+  DATA_PLANE_HTTPS_PORT: port.optional(),
+  /** Decrypts the certificates' keys (the control plane's CERTIFICATE_ENCRYPTION_KEY). */
+  CERTIFICATE_ENCRYPTION_KEY: z.string().optional(),
+  /** A loaded certificate is re-read after this long (renewals also invalidate it at once). */
+  CERTIFICATE_CACHE_TTL_MS: z.coerce.number().int().min(100).default(300_000),
+  /** With HTTPS on, plain-HTTP requests to a tenant are redirected (ACME challenges excepted). */
+  HTTPS_REDIRECT: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((value) => value === 'true' || value === '1')
+    .default('true'),
 });

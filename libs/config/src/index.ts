@@ -12,6 +12,7 @@ export { COMMON_CONFIG, CONTROL_PLANE_CONFIG, DATA_PLANE_CONFIG } from './config
 export { PlatformConfigModule } from './platform-config.module';
 export type {
   AcmeSettings,
+  CustomDomainSettings,
   DnsSettings,
   IntegrationsConfig,
   MailSettings,

@@ -40,7 +40,25 @@ export const integrationsEnvSchema = z.object({
   ACME_POLL_INTERVAL_MS: z.coerce.number().int().min(10).optional(),
   /** Encrypts certificate and account private keys at rest: 64 hex chars or base64 of 32 bytes. */
   CERTIFICATE_ENCRYPTION_KEY: z.string().optional(),
-  CERTIFICATE_RENEW_BEFORE_DAYS: z.coerce.number().int().min(1).max(60).default(30),
+  /** How often the worker looks for certificates to renew (at two thirds of their lifetime). */
+  CERTIFICATE_RENEWAL_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(3_600_000),
+  /** A certificate this close to expiry is logged as an error and flagged in metrics. */
+  CERTIFICATE_EXPIRY_ALERT_DAYS: z.coerce.number().int().min(1).max(60).default(14),
+
+  /** Resolvers that verify custom domains (`ip` or `ip:port`, comma-separated); system's if empty. */
+  CUSTOM_DOMAIN_DNS_SERVERS: z.string().default(''),
+  /** The TXT ownership record lives at `<label>.<hostname>`. */
+  CUSTOM_DOMAIN_TXT_LABEL: z
+    .string()
+    .regex(/^_[a-z0-9-]{1,40}$/, 'must be an underscore label such as _platform-challenge')
+    .default('_platform-challenge'),
+  /** How long a customer has to publish the records before the domain is `verification_failed`. */
+  CUSTOM_DOMAIN_VERIFY_WINDOW_MINUTES: z.coerce.number().int().min(1).default(4320),
+  /** First delay between checks; doubles up to an hour. */
+  CUSTOM_DOMAIN_VERIFY_RETRY_MS: z.coerce.number().int().min(10).default(60_000),
+  CUSTOM_DOMAINS_PER_TENANT: z.coerce.number().int().min(0).max(1000).default(5),
+  /** Keeps one tenant from spending the platform's Let's Encrypt budget (300 orders / 3 h). */
+  CERTIFICATE_ORDERS_PER_TENANT_PER_WEEK: z.coerce.number().int().min(1).max(1000).default(10),
 
   STORAGE_PROVIDER: z.enum(['none', 's3']).default('none'),
   S3_BUCKET: z.string().optional(),
@@ -101,7 +119,8 @@ export type AcmeSettings =
       readonly accountEmail: string;
       readonly directoryCaPem?: string;
       readonly pollIntervalMs?: number;
-      readonly renewBeforeDays: number;
+      readonly renewalCheckIntervalMs: number;
+      readonly expiryAlertDays: number;
     };
 
 export type StorageSettings =
@@ -126,6 +145,15 @@ export type MailSettings =
       readonly from: string;
     };
 
+export interface CustomDomainSettings {
+  readonly dnsServers: readonly string[];
+  readonly txtLabel: string;
+  readonly verifyWindowMinutes: number;
+  readonly verifyRetryMs: number;
+  readonly perTenant: number;
+  readonly certificateOrdersPerWeek: number;
+}
+
 export interface IntegrationsConfig {
   readonly dns: DnsSettings;
   readonly dnsRecord: {
@@ -140,6 +168,7 @@ export interface IntegrationsConfig {
   readonly mail: MailSettings;
   readonly warmPool: { readonly size: number; readonly refillIntervalMs: number };
   readonly outboxPollIntervalMs: number;
+  readonly customDomains: CustomDomainSettings;
   readonly faultHold: { readonly step: string; readonly ms: number } | null;
 }
 
@@ -231,7 +260,8 @@ function acmeSettings(env: IntegrationsEnv, dns: DnsSettings, problems: string[]
     accountEmail: requireSetting(env.ACME_ACCOUNT_EMAIL, 'ACME_ACCOUNT_EMAIL', because, problems),
     ...(directoryCaPem && { directoryCaPem }),
     ...(env.ACME_POLL_INTERVAL_MS && { pollIntervalMs: env.ACME_POLL_INTERVAL_MS }),
-    renewBeforeDays: env.CERTIFICATE_RENEW_BEFORE_DAYS,
+    renewalCheckIntervalMs: env.CERTIFICATE_RENEWAL_CHECK_INTERVAL_MS,
+    expiryAlertDays: env.CERTIFICATE_EXPIRY_ALERT_DAYS,
   };
 }
 
@@ -299,6 +329,26 @@ function faultHold(
   return { step, ms: Number(ms) };
 }
 
+function customDomainSettings(env: IntegrationsEnv, problems: string[]): CustomDomainSettings {
+  const dnsServers = env.CUSTOM_DOMAIN_DNS_SERVERS.split(',')
+    .map((server) => server.trim())
+    .filter(Boolean);
+  for (const server of dnsServers) {
+    const [host, port] = server.startsWith('[') ? [server, undefined] : server.split(':');
+    if (!isIP(host.replace(/^\[|\]$/g, '')) || (port !== undefined && !/^\d{1,5}$/.test(port))) {
+      problems.push(`CUSTOM_DOMAIN_DNS_SERVERS: "${server}" must be ip or ip:port`);
+    }
+  }
+  return {
+    dnsServers,
+    txtLabel: env.CUSTOM_DOMAIN_TXT_LABEL,
+    verifyWindowMinutes: env.CUSTOM_DOMAIN_VERIFY_WINDOW_MINUTES,
+    verifyRetryMs: env.CUSTOM_DOMAIN_VERIFY_RETRY_MS,
+    perTenant: env.CUSTOM_DOMAINS_PER_TENANT,
+    certificateOrdersPerWeek: env.CERTIFICATE_ORDERS_PER_TENANT_PER_WEEK,
+  };
+}
+
 export function integrationsConfig(
   env: IntegrationsEnv,
   common: { platformDomain: string; nodeEnv: string },
@@ -315,6 +365,7 @@ export function integrationsConfig(
     mail: mailSettings(env, common.platformDomain, problems),
     warmPool: { size: env.WARM_POOL_SIZE, refillIntervalMs: env.WARM_POOL_REFILL_INTERVAL_MS },
     outboxPollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
+    customDomains: customDomainSettings(env, problems),
     faultHold: faultHold(env, common.nodeEnv, problems),
   };
 }

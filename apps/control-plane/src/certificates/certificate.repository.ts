@@ -12,12 +12,14 @@ export interface StoredCertificate {
   readonly orderUrl: string | null;
   readonly privateKeyEncrypted: string;
   readonly certificatePem: string | null;
+  readonly tenantId: string | null;
+  readonly notBefore: Date | null;
   readonly notAfter: Date | null;
 }
 
 const COLUMNS = `id, subject, names, status, order_url AS "orderUrl",
   private_key_encrypted AS "privateKeyEncrypted", certificate_pem AS "certificatePem",
-  not_after AS "notAfter"`;
+  tenant_id AS "tenantId", not_before AS "notBefore", not_after AS "notAfter"`;
 
 /**
  * Certificates in the registry, by subject: at most one order in flight (`ordering`, with its

@@ -11,8 +11,7 @@ import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config'
 import { DNS_PROVIDER, type DnsProvider } from '@platform/dns';
 import { PRIVATE_KEY_CIPHER } from '../integrations/integrations.tokens';
 import { CertificateRepository, type StoredCertificate } from './certificate.repository';
-
-const DAY_MS = 86_400_000;
+import { isDueForRenewal } from './renewal-policy';
 
 /**
  * The platform's wildcard certificate (`*.<platform domain>` and the apex), shared by every
@@ -39,7 +38,7 @@ export class PlatformCertificate {
   }
 
   /**
-   * Already done when a current certificate is valid beyond the renewal margin. Otherwise one
+   * Already done when a current certificate is not yet due for renewal. Otherwise one
    * worker at a time (a session advisory lock, released if the worker dies) orders it, or
    * resumes the order a dead worker recorded, so the CA never sees two orders for it.
    */
@@ -96,10 +95,7 @@ export class PlatformCertificate {
 
   private async freshCertificate(): Promise<StoredCertificate | null> {
     const current = await this.certificates.current(this.subject);
-    const margin =
-      (this.config.integrations.acme.enabled ? this.config.integrations.acme.renewBeforeDays : 0) *
-      DAY_MS;
-    return current?.notAfter && current.notAfter.getTime() - Date.now() > margin ? current : null;
+    return current && !isDueForRenewal(current) ? current : null;
   }
 
   private requireIntegrations() {
