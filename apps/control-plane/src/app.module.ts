@@ -11,6 +11,8 @@ import { TenantEventsModule } from '@platform/tenant-events';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
 import { BootstrapTokenGuard } from './auth/bootstrap-token.guard';
 import { ControlPlaneExceptionFilter } from './errors/control-plane-exception.filter';
+import { CustomDomainsController } from './domains/custom-domains.controller';
+import { CustomDomains } from './domains/custom-domains.service';
 import { FleetModule } from './fleet/fleet.module';
 import { MigrationRunsController } from './fleet/migration-runs.controller';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
@@ -40,11 +42,12 @@ export class ControlPlaneModule {
         RegistryModule,
         FleetModule,
       ],
-      controllers: [TenantsController, MigrationRunsController],
+      controllers: [TenantsController, MigrationRunsController, CustomDomainsController],
       providers: [
         TenantUsersService,
         TenantProgress,
         WelcomeMailService,
+        CustomDomains,
         { provide: APP_GUARD, useClass: BootstrapTokenGuard },
         { provide: APP_FILTER, useClass: ControlPlaneExceptionFilter },
       ],

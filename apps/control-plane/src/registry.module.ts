@@ -10,6 +10,7 @@ import {
 import { PLATFORM_SCHEMA } from '@platform/database';
 import { AuditEntryEntity } from './audit/audit-entry.entity';
 import { AuditLog } from './audit/audit-log.service';
+import { DOMAINS_QUEUE, DomainsQueue } from './domains/domains.queue';
 import { FLEET_QUEUE } from './fleet/fleet.queue';
 import { PROVISIONING_QUEUE, ProvisioningQueue } from './provisioning/provisioning.queue';
 import { ProvisioningStepEntity } from './provisioning/provisioning-step.entity';
@@ -55,7 +56,7 @@ const REGISTRY_ENTITIES = [
       }),
     }),
     // A killed worker's jobs go to another worker once their lock lapses (QUEUE_LOCK_DURATION_MS).
-    ...[PROVISIONING_QUEUE, FLEET_QUEUE].map((name) =>
+    ...[PROVISIONING_QUEUE, FLEET_QUEUE, DOMAINS_QUEUE].map((name) =>
       BullModule.registerQueueAsync({
         name,
         inject: [CONTROL_PLANE_CONFIG],
@@ -79,6 +80,7 @@ const REGISTRY_ENTITIES = [
     TenantInvites,
     OutboxRepository,
     WelcomeMails,
+    DomainsQueue,
   ],
   exports: [
     TenantRegistry,
@@ -89,6 +91,7 @@ const REGISTRY_ENTITIES = [
     TenantInvites,
     OutboxRepository,
     WelcomeMails,
+    DomainsQueue,
     BullModule,
   ],
 })

@@ -16,7 +16,13 @@ import { ProvisioningStepRepository } from './provisioning/provisioning-step.rep
 import { TenantProvisioner } from './provisioning/tenant-provisioner.service';
 import { WarmPool } from './provisioning/warm-pool.service';
 import { CertificateRepository } from './certificates/certificate.repository';
+import { CertificateIssuer } from './certificates/certificate-issuer.service';
+import { CertificateRenewal } from './certificates/certificate-renewal.service';
 import { PlatformCertificate } from './certificates/platform-certificate.service';
+import { CustomDomainsProcessor } from './domains/custom-domains.processor';
+import { DomainCertificates } from './domains/domain-certificates.service';
+import { DomainRecordsLookup } from './domains/domain-records.lookup';
+import { DomainVerifier } from './domains/domain-verifier.service';
 import { IntegrationsModule } from './integrations/integrations.module';
 import { OutboxPoller } from './outbox/outbox-poller.service';
 import { OutboxRelay } from './outbox/outbox-relay.service';
@@ -55,7 +61,13 @@ export class WorkerModule {
         ProvisioningRecovery,
         WarmPool,
         CertificateRepository,
+        CertificateIssuer,
         PlatformCertificate,
+        CertificateRenewal,
+        DomainRecordsLookup,
+        DomainVerifier,
+        DomainCertificates,
+        CustomDomainsProcessor,
         OutboxRelay,
         OutboxPoller,
       ],

@@ -13,7 +13,10 @@ function statusFor(code: ControlPlaneErrorCode): HttpStatus {
   switch (code) {
     case ControlPlaneErrorCode.TenantNotFound:
     case ControlPlaneErrorCode.MigrationRunNotFound:
+    case ControlPlaneErrorCode.DomainNotFound:
       return HttpStatus.NOT_FOUND;
+    case ControlPlaneErrorCode.QuotaExceeded:
+      return HttpStatus.FORBIDDEN;
     case ControlPlaneErrorCode.SlugTaken:
     case ControlPlaneErrorCode.HostnameTaken:
     case ControlPlaneErrorCode.InvalidTransition:

@@ -11,6 +11,8 @@ export enum ControlPlaneErrorCode {
   MigrationRunNotFound = 'migration_run_not_found',
   InvalidMigrationRun = 'invalid_migration_run',
   MailNotConfigured = 'mail_not_configured',
+  DomainNotFound = 'domain_not_found',
+  QuotaExceeded = 'quota_exceeded',
 }
 
 /** Thrown by services, never HTTP exceptions: the same services run in jobs and the CLI. */

@@ -9,9 +9,11 @@ import {
 } from '@nestjs/common';
 import { getDataSourceToken } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
+import { Redis } from 'ioredis';
 import {
   CERTIFICATE_AUTHORITY,
   PrivateKeyCipher,
+  RedisHttp01ChallengeStore,
   createCertificateAuthority,
 } from '@platform/acme';
 import type { ControlPlaneConfig } from '@platform/config';
@@ -19,18 +21,21 @@ import { DNS_PROVIDER, createDnsProvider } from '@platform/dns';
 import { MAIL_TRANSPORT, createMailTransport, type MailTransport } from '@platform/mail';
 import { OBJECT_STORAGE, createObjectStorage, type ObjectStorage } from '@platform/storage';
 import { RegistryAcmeAccountStore } from '../certificates/registry-acme-account.store';
-import { PRIVATE_KEY_CIPHER } from './integrations.tokens';
+import { HTTP01_CHALLENGE_STORE, PRIVATE_KEY_CIPHER } from './integrations.tokens';
 
-/** Releases the S3 client's keep-alive sockets and the SMTP connections at shutdown. */
+const CHALLENGE_REDIS = Symbol('CHALLENGE_REDIS');
+
+/** Releases the S3 client's keep-alive sockets, the SMTP connections and Redis at shutdown. */
 @Injectable()
 class IntegrationsShutdown implements OnApplicationShutdown {
   constructor(
     @Inject(OBJECT_STORAGE) private readonly storage: ObjectStorage | null,
     @Inject(MAIL_TRANSPORT) private readonly mail: MailTransport | null,
+    @Inject(CHALLENGE_REDIS) private readonly challengeRedis: Redis,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.all([this.storage?.close(), this.mail?.close()]);
+    await Promise.all([this.storage?.close(), this.mail?.close(), this.challengeRedis.quit()]);
   }
 }
 
@@ -47,6 +52,22 @@ export class IntegrationsModule {
     const cipher = certificateKey ? PrivateKeyCipher.fromSecret(certificateKey.reveal()) : null;
     const providers: Provider[] = [
       { provide: PRIVATE_KEY_CIPHER, useValue: cipher },
+      {
+        provide: CHALLENGE_REDIS,
+        useFactory: () => {
+          const redis = new Redis(config.redisUrl.reveal(), {
+            lazyConnect: true,
+            maxRetriesPerRequest: 2,
+          });
+          redis.on('error', () => undefined); // surfaced by the failing put/delete
+          return redis;
+        },
+      },
+      {
+        provide: HTTP01_CHALLENGE_STORE,
+        inject: [CHALLENGE_REDIS],
+        useFactory: (redis: Redis) => new RedisHttp01ChallengeStore(redis, config.redisPrefix),
+      },
       {
         provide: DNS_PROVIDER,
         useFactory: () =>

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
-import { isTenantId, runInTenant } from '@platform/tenancy';
+import { isTenantId, runInTenant, type TenantStatus } from '@platform/tenancy';
 import { TenantChangeNotifier } from '../tenants/tenant-change.notifier';
 import { TenantEntity } from '../tenants/tenant.entity';
 import type { ProvisioningStep } from './provisioning-step';
@@ -32,10 +32,18 @@ export class TenantProvisioner {
 
   async provision(tenantId: string, attempt: ProvisioningAttempt): Promise<void> {
     await this.exclusively(tenantId, async () => {
-      const tenant = await this.load(tenantId, 'provisioning');
+      const tenant = await this.load(tenantId, ['provisioning', 'active']);
       if (!tenant) return;
+      // Already active: the worker that ran the activate step died after its update and before
+      // its record, and Bull re-ran the stalled job. Activation comes last, so that record is
+      // the only one missing; the step's conditional update is a no-op and this run records it.
+      // Nothing else runs for an active tenant.
+      const steps =
+        tenant.status === 'active'
+          ? this.pipeline.steps.filter((step) => step.name === 'activate')
+          : this.pipeline.steps;
       try {
-        await this.runSteps(tenant, this.pipeline.steps);
+        await this.runSteps(tenant, steps);
       } catch (error) {
         if (attempt.finalAttempt) await this.markFailed(tenantId, failureReason(error));
         throw error;
@@ -46,7 +54,7 @@ export class TenantProvisioner {
   /** Warm pool: prepares a `warming` tenant's schema, then offers it as `pooled`. */
   async warm(tenantId: string): Promise<void> {
     await this.exclusively(tenantId, async () => {
-      const tenant = await this.load(tenantId, 'warming');
+      const tenant = await this.load(tenantId, ['warming']);
       if (!tenant) return;
       await this.runSteps(tenant, this.pipeline.schemaSteps);
       await this.registry.query(
@@ -79,11 +87,11 @@ export class TenantProvisioner {
     }
   }
 
-  private async load(tenantId: string, expected: 'provisioning' | 'warming') {
+  private async load(tenantId: string, expected: readonly TenantStatus[]) {
     // A job without a valid tenant fails closed rather than running "somewhere".
     if (!isTenantId(tenantId)) throw new Error(`Provisioning job has no valid tenant id`);
     const tenant = await this.registry.getRepository(TenantEntity).findOneBy({ id: tenantId });
-    if (tenant?.status !== expected) {
+    if (!tenant || !expected.includes(tenant.status)) {
       this.logger.log({ tenantId, status: tenant?.status ?? 'missing' }, 'nothing to provision');
       return null;
     }

@@ -11,6 +11,8 @@ import { PROVISIONING_STEP_NAMES } from '../provisioning/provisioning.pipeline';
 import { ProvisioningQueue } from '../provisioning/provisioning.queue';
 import { ProvisioningStepEntity } from '../provisioning/provisioning-step.entity';
 import { WarmPoolRepository } from '../provisioning/warm-pool.repository';
+import { newCustomDomain } from '../domains/new-custom-domain';
+import { DomainsQueue } from '../domains/domains.queue';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
 import type { ListTenantsQuery } from './dto/list-tenants.query';
 import { IdempotencyKeyEntity } from './idempotency-key.entity';
@@ -50,6 +52,7 @@ export class TenantRegistry {
     private readonly audit: AuditLog,
     private readonly warmPool: WarmPoolRepository,
     private readonly migrator: TenantSchemaMigrator,
+    private readonly domainsQueue: DomainsQueue,
   ) {}
 
   /**
@@ -88,6 +91,7 @@ export class TenantRegistry {
     // Also re-enqueued on replay: harmless (same job id), and it heals a crash between the
     // commit above and this line.
     if (tenant.status === 'provisioning') await this.provisioning.enqueue(tenant.id);
+    if (custom) await this.verifyCustomDomains(tenant.id);
     return this.get(tenant.id);
   }
 
@@ -189,6 +193,20 @@ export class TenantRegistry {
     return this.get(current.id);
   }
 
+  /** Starts verification of the custom domain given at creation (a no-op once it is done). */
+  private async verifyCustomDomains(tenantId: string): Promise<void> {
+    const domains = await this.dataSource
+      .getRepository(TenantDomainEntity)
+      .findBy({ tenantId, kind: 'custom', status: 'pending_verification' });
+    for (const domain of domains) await this.domainsQueue.verify(domain.id);
+  }
+
+  private customDomainDeadline(): Date {
+    return new Date(
+      Date.now() + this.config.integrations.customDomains.verifyWindowMinutes * 60_000,
+    );
+  }
+
   private async hostnamesOf(tenantId: string): Promise<string[]> {
     const domains = await this.dataSource.getRepository(TenantDomainEntity).findBy({ tenantId });
     return domains.map((domain) => domain.hostname);
@@ -280,12 +298,10 @@ export class TenantRegistry {
         status: 'active',
       });
       if (customHostname) {
-        await manager.insert(TenantDomainEntity, {
-          tenantId: id,
-          hostname: customHostname,
-          kind: 'custom',
-          status: 'pending_verification',
-        });
+        await manager.insert(
+          TenantDomainEntity,
+          newCustomDomain(id, customHostname, this.customDomainDeadline()),
+        );
       }
     } catch (error) {
       throw translateUniqueViolation(error, input.slug, customHostname);

@@ -1,0 +1,40 @@
+import { Process, Processor } from '@nestjs/bull';
+import type { Job } from 'bull';
+import { CertificateRefused, DomainCertificates } from './domain-certificates.service';
+import { DomainVerifier } from './domain-verifier.service';
+import {
+  DOMAINS_QUEUE,
+  ISSUE_DOMAIN_CERTIFICATE_JOB,
+  VERIFY_DOMAIN_JOB,
+  type DomainJob,
+} from './domains.queue';
+
+const CONCURRENCY = 4;
+
+@Processor(DOMAINS_QUEUE)
+export class CustomDomainsProcessor {
+  constructor(
+    private readonly verifier: DomainVerifier,
+    private readonly certificates: DomainCertificates,
+  ) {}
+
+  @Process({ name: VERIFY_DOMAIN_JOB, concurrency: CONCURRENCY })
+  async verify(job: Job<DomainJob>): Promise<void> {
+    await this.verifier.check(job.data.domainId, job.data.check ?? 0);
+  }
+
+  @Process({ name: ISSUE_DOMAIN_CERTIFICATE_JOB, concurrency: CONCURRENCY })
+  async issue(job: Job<DomainJob>): Promise<void> {
+    try {
+      await this.certificates.issue(job.data.domainId);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (error instanceof CertificateRefused || finalAttempt) {
+        await this.certificates.markFailed(job.data.domainId, reason);
+        if (error instanceof CertificateRefused) return;
+      }
+      throw error;
+    }
+  }
+}
