@@ -12,6 +12,7 @@ import { loadControlPlaneConfig, loadDataPlaneConfig } from '@platform/config';
 import { createTestDatabase, type TestDatabase } from '@platform/testing';
 import { createControlPlaneApp, createWorker } from '../apps/control-plane/src/control-plane.app';
 import { createDataPlaneApp } from '../apps/data-plane/src/data-plane.app';
+import { DataPlaneHttpsServer } from '../apps/data-plane/src/tls/data-plane-https.server';
 
 export const PLATFORM_DOMAIN = 'platform.test';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -23,6 +24,11 @@ export interface PlatformOptions {
   readonly controlPlaneEnv?: Record<string, string>;
   /** Start without a worker (tenants then stay `provisioning`). */
   readonly withoutWorker?: boolean;
+  /**
+   * The data plane's plain-HTTP port on 127.0.0.1 (default: one the OS picks), e.g. Pebble's
+   * `httpChallengePort`, where its HTTP-01 validation connects.
+   */
+  readonly dataPlanePort?: number;
 }
 
 export interface TenantSummary {
@@ -36,9 +42,18 @@ export interface RunningPlatform {
   readonly database: TestDatabase;
   readonly adminToken: string;
   readonly redisPrefix: string;
+  /**
+   * The settings the control plane (and its in-process worker) started with: what a worker in
+   * its own process needs to join the same platform.
+   */
+  readonly controlPlaneEnv: Readonly<Record<string, string>>;
   readonly controlPlane: INestApplication;
+  /** The in-process worker (null with `withoutWorker`), e.g. to drive its scheduled tasks. */
+  readonly worker: INestApplication | null;
   readonly dataPlane: INestApplication;
   readonly dataPlaneUrl: string;
+  /** The data plane's HTTPS port on 127.0.0.1, when `dataPlaneEnv` sets DATA_PLANE_HTTPS_PORT. */
+  readonly dataPlaneHttpsPort: number | null;
   readonly controlPlaneUrl: string;
   /** supertest against the control plane, with the operator token already set. */
   api(): ReturnType<typeof request>;
@@ -64,7 +79,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     PLATFORM_DOMAIN,
     JWT_SECRET: randomBytes(32).toString('hex'),
   };
-  const controlPlaneConfig = loadControlPlaneConfig({
+  const controlPlaneEnv: Record<string, string> = {
     ...shared,
     CONTROL_PLANE_PORT: '0',
     CONTROL_PLANE_HOST: '127.0.0.1',
@@ -72,7 +87,8 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     PROVISIONING_ATTEMPTS: '2',
     PROVISIONING_BACKOFF_MS: '50',
     ...options.controlPlaneEnv,
-  });
+  };
+  const controlPlaneConfig = loadControlPlaneConfig(controlPlaneEnv);
   const controlPlane = await createControlPlaneApp(controlPlaneConfig);
   await controlPlane.listen(0, '127.0.0.1');
   const worker: INestApplication | null = options.withoutWorker
@@ -81,16 +97,16 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
   const dataPlaneDatabaseUrl = options.dataPlaneDatabaseUrl
     ? await options.dataPlaneDatabaseUrl(database)
     : database.url;
-  const dataPlane = await createDataPlaneApp(
-    loadDataPlaneConfig({
-      ...shared,
-      DATABASE_URL: dataPlaneDatabaseUrl,
-      DATA_PLANE_PORT: '0',
-      DATA_PLANE_HOST: '127.0.0.1',
-      ...options.dataPlaneEnv,
-    }),
-  );
-  await dataPlane.listen(0, '127.0.0.1');
+  const dataPlaneConfig = loadDataPlaneConfig({
+    ...shared,
+    DATABASE_URL: dataPlaneDatabaseUrl,
+    DATA_PLANE_PORT: '0',
+    DATA_PLANE_HOST: '127.0.0.1',
+    ...options.dataPlaneEnv,
+  });
+  const dataPlane = await createDataPlaneApp(dataPlaneConfig);
+  await dataPlane.listen(options.dataPlanePort ?? 0, '127.0.0.1');
+  const dataPlaneHttpsPort = dataPlaneConfig.tls ? dataPlane.get(DataPlaneHttpsServer).port : null;
 
   const urlOf = (app: INestApplication) => {
     const address = (app.getHttpServer() as Server).address() as AddressInfo;
@@ -104,10 +120,13 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     database,
     adminToken,
     redisPrefix,
+    controlPlaneEnv,
     controlPlane,
+    worker,
     dataPlane,
     controlPlaneUrl,
     dataPlaneUrl,
+    dataPlaneHttpsPort,
     api,
     hostOf: (slug) => `${slug}.${PLATFORM_DOMAIN}`,
 

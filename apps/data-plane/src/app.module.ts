@@ -10,6 +10,7 @@ import { ClusterConnections, DatabaseModule } from '@platform/database';
 import { ObservabilityModule, READINESS_CHECKS } from '@platform/observability';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
 import { TenantEvents, TenantEventsModule } from '@platform/tenant-events';
+import { AcmeChallengeModule } from './acme-challenge/acme-challenge.module';
 import { AuthModule } from './auth/auth.module';
 import { DataPlaneExceptionFilter } from './errors/data-plane-exception.filter';
 import { LookupsController } from './lookups/lookups.controller';
@@ -17,6 +18,7 @@ import { ProjectsModule } from './projects/projects.module';
 import { TenantProfileController } from './tenant-profile/tenant-profile.controller';
 import { TenantResolutionMiddleware } from './tenant-resolution/tenant-resolution.middleware';
 import { TenantResolutionModule } from './tenant-resolution/tenant-resolution.module';
+import { TlsModule } from './tls/tls.module';
 import { WelcomePageController } from './welcome/welcome-page.controller';
 
 @Module({})
@@ -42,6 +44,9 @@ export class DataPlaneModule implements NestModule {
         TenantResolutionModule,
         AuthModule,
         ProjectsModule,
+        AcmeChallengeModule,
+        // HTTPS with certificates by SNI, only when DATA_PLANE_HTTPS_PORT is set.
+        ...(config.tls ? [TlsModule] : []),
       ],
       controllers: [TenantProfileController, LookupsController, WelcomePageController],
       providers: [{ provide: APP_FILTER, useClass: DataPlaneExceptionFilter }],
