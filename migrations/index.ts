@@ -2,6 +2,8 @@ import { PlatformRegistry1763870000000 } from './1763870000000-platform-registry
 import { FleetMigrationRuns1763880000000 } from './1763880000000-fleet-migration-runs.migration';
 import { OnboardingSaga1763890000000 } from './1763890000000-onboarding-saga.migration';
 import { CustomDomains1763900000000 } from './1763900000000-custom-domains.migration';
+import { Operators1763910000000 } from './1763910000000-operators.migration';
+import { AuditChain1763920000000 } from './1763920000000-audit-chain.migration';
 
 /** Applied in this order by `migratePlatformSchema` at every app's start. */
 export const PLATFORM_MIGRATIONS = [
@@ -9,4 +11,6 @@ export const PLATFORM_MIGRATIONS = [
   FleetMigrationRuns1763880000000,
   OnboardingSaga1763890000000,
   CustomDomains1763900000000,
+  Operators1763910000000,
+  AuditChain1763920000000,
 ];

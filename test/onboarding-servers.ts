@@ -31,11 +31,23 @@ export interface OnboardingServers {
   stop(): Promise<void>;
 }
 
-export async function startOnboardingServers(): Promise<OnboardingServers> {
+export interface OnboardingServersOptions {
+  /**
+   * More zones for PowerDNS to serve beside the platform's, e.g. a customer's own domain whose
+   * records a custom-domain test publishes the way the customer would.
+   */
+  readonly extraZones?: readonly string[];
+}
+
+export async function startOnboardingServers(
+  options: OnboardingServersOptions = {},
+): Promise<OnboardingServers> {
   const started: { stop(): Promise<void> }[] = [];
   const directory = await mkdtemp(join(tmpdir(), 'onboarding-'));
   try {
-    const powerDns = await startPowerDns({ zones: [PLATFORM_DOMAIN] });
+    const powerDns = await startPowerDns({
+      zones: [PLATFORM_DOMAIN, ...(options.extraZones ?? [])],
+    });
     started.push(powerDns);
     const pebble = await startPebble({ dnsServer: powerDns.dnsAddress });
     started.push(pebble);

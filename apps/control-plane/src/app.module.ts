@@ -9,12 +9,17 @@ import { DatabaseModule } from '@platform/database';
 import { ObservabilityModule } from '@platform/observability';
 import { TenantEventsModule } from '@platform/tenant-events';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
-import { BootstrapTokenGuard } from './auth/bootstrap-token.guard';
+import { OperatorAuthGuard } from './auth/operator-auth.guard';
+import { AuditModule } from './audit/audit.module';
 import { ControlPlaneExceptionFilter } from './errors/control-plane-exception.filter';
 import { CustomDomainsController } from './domains/custom-domains.controller';
 import { CustomDomains } from './domains/custom-domains.service';
 import { FleetModule } from './fleet/fleet.module';
 import { MigrationRunsController } from './fleet/migration-runs.controller';
+import { ApiKeysController } from './operators/api-keys.controller';
+import { OperatorAuthController } from './operators/operator-auth.controller';
+import { OperatorsController } from './operators/operators.controller';
+import { OperatorsModule } from './operators/operators.module';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
 import { TenantUsersService } from './tenants/tenant-users.service';
@@ -41,14 +46,24 @@ export class ControlPlaneModule {
         }),
         RegistryModule,
         FleetModule,
+        OperatorsModule,
+        AuditModule,
       ],
-      controllers: [TenantsController, MigrationRunsController, CustomDomainsController],
+      controllers: [
+        TenantsController,
+        MigrationRunsController,
+        CustomDomainsController,
+        OperatorAuthController,
+        OperatorsController,
+        ApiKeysController,
+      ],
       providers: [
         TenantUsersService,
         TenantProgress,
         WelcomeMailService,
         CustomDomains,
-        { provide: APP_GUARD, useClass: BootstrapTokenGuard },
+        // Every route: who is calling (session, API key, bootstrap token) and its @Roles.
+        { provide: APP_GUARD, useClass: OperatorAuthGuard },
         { provide: APP_FILTER, useClass: ControlPlaneExceptionFilter },
       ],
     };

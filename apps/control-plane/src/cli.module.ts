@@ -8,11 +8,16 @@ import { DatabaseModule } from '@platform/database';
 import { ObservabilityModule } from '@platform/observability';
 import { TenantEventsModule } from '@platform/tenant-events';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
+import { AuditChainVerifier } from './audit/audit-chain-verifier.service';
+import { AuditVerifyCommand } from './cli/audit-verify.command';
+import { OperatorsCreateCommand } from './cli/operators-create.command';
+import { OperatorsListCommand } from './cli/operators-list.command';
 import { TenantsListCommand } from './cli/tenants-list.command';
 import { TenantsMigrateCommand } from './cli/tenants-migrate.command';
 import { TenantsStatusCommand } from './cli/tenants-status.command';
 import { FleetWorkerModule } from './fleet/fleet-worker.module';
 import { FleetModule } from './fleet/fleet.module';
+import { OperatorsModule } from './operators/operators.module';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
 
@@ -33,12 +38,21 @@ export class CliModule {
         FleetModule,
         // The CLI works on the runs it starts, so it needs no separate worker to make progress.
         FleetWorkerModule,
+        OperatorsModule,
         ObservabilityModule.forRoot({
           service: 'cli',
           readinessChecks: controlPlaneReadinessChecks,
         }),
       ],
-      providers: [TenantsListCommand, TenantsStatusCommand, TenantsMigrateCommand],
+      providers: [
+        TenantsListCommand,
+        TenantsStatusCommand,
+        TenantsMigrateCommand,
+        OperatorsCreateCommand,
+        OperatorsListCommand,
+        AuditChainVerifier,
+        AuditVerifyCommand,
+      ],
     };
   }
 }

@@ -2,21 +2,25 @@ import { CommandFactory } from 'nest-commander';
 import { loadControlPlaneConfig } from '@platform/config';
 import { migratePlatformSchema } from '@platform/database';
 import { PLATFORM_MIGRATIONS } from '@platform/migrations';
+import { AuditOrigins } from './audit/audit-origin';
 import { CliModule } from './cli.module';
 
 async function main(): Promise<void> {
   // The terminal is for the progress bar and tables; the run's details are in the registry.
   const config = { ...loadControlPlaneConfig(), logLevel: 'warn' as const };
   await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
-  await CommandFactory.run(CliModule.forRoot(config), {
-    logger: ['error', 'warn'],
-    errorHandler: (error: Error & { code?: string; exitCode?: number }) => {
-      // commander reports --help and --version as "errors" with exit code 0.
-      if (error.exitCode === 0) process.exit(0);
-      console.error(error.message);
-      process.exit(error.exitCode ?? 1);
-    },
-  });
+  // Every change a command makes is audited as the CLI's, with the account and host it ran on.
+  await AuditOrigins.run(AuditOrigins.cli(), () =>
+    CommandFactory.run(CliModule.forRoot(config), {
+      logger: ['error', 'warn'],
+      errorHandler: (error: Error & { code?: string; exitCode?: number }) => {
+        // commander reports --help and --version as "errors" with exit code 0.
+        if (error.exitCode === 0) process.exit(0);
+        console.error(error.message);
+        process.exit(error.exitCode ?? 1);
+      },
+    }),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -9,7 +9,27 @@ import { Client } from 'pg';
 import request from 'supertest';
 import { startPlatform, type RunningPlatform } from '../../../test/platform-harness';
 
-const STEP_NAMES = ['create-schema', 'apply-template', 'seed-lookups', 'activate'];
+const STEP_NAMES = [
+  'create-schema',
+  'apply-template',
+  'seed-lookups',
+  'storage-prefix',
+  'dns-record',
+  'certificate',
+  'admin-invite',
+  'welcome-mail',
+  'activate',
+];
+/**
+ * The harness leaves every outside system off, so these steps are skipped, each saying which
+ * setting would turn it on; all other steps do their work.
+ */
+const SKIPPED_STEP_SETTINGS: Record<string, string> = {
+  'storage-prefix': 'STORAGE_PROVIDER',
+  'dns-record': 'DNS_PROVIDER',
+  certificate: 'ACME_DIRECTORY_URL',
+  'welcome-mail': 'MAIL_PROVIDER',
+};
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 interface StepView {
@@ -46,8 +66,11 @@ const fieldsOf = (body: unknown): string[] =>
 /** A short random suffix: every test makes its own tenants, so no test depends on another. */
 const suffix = () => randomBytes(3).toString('hex');
 
+/** The admin e-mail `tenantBody` and the harness's `createTenant` give a tenant. */
+const adminEmailOf = (slug: string) => `admin@${slug}.test`;
+
 function tenantBody(slug: string, extra: Record<string, unknown> = {}) {
-  return { slug, name: `Tenant ${slug}`, adminEmail: `admin@${slug}.test`, ...extra };
+  return { slug, name: `Tenant ${slug}`, adminEmail: adminEmailOf(slug), ...extra };
 }
 
 /** Polls until `check` stops throwing (data-plane caches are invalidated asynchronously). */
@@ -78,6 +101,26 @@ describe('control plane: tenants API', () => {
   /** POST /v1/tenants without waiting for provisioning. */
   const createRaw = (slug: string, extra: Record<string, unknown> = {}) =>
     post('/v1/tenants', tenantBody(slug, extra));
+  /** The tenant's users other than the admin that onboarding created from `adminEmail`. */
+  const usersBesidesAdmin = async (tenant: { schema: string; slug: string }) =>
+    (
+      await db.query<{ email: string; role: string; password_hash: string | null }>(
+        `SELECT email, role, password_hash FROM "${tenant.schema}".users WHERE email <> $1`,
+        [adminEmailOf(tenant.slug)],
+      )
+    ).rows;
+  /** Onboarding's admin: role admin, no password until the invite is accepted, one invite. */
+  const expectOnboardedAdmin = async (tenant: { schema: string; slug: string }) => {
+    const admin = await db.query(
+      `SELECT u.role, u.password_hash, count(i.id)::int AS invites
+         FROM "${tenant.schema}".users u
+         LEFT JOIN "${tenant.schema}".user_invites i ON i.user_id = u.id
+        WHERE u.email = $1
+        GROUP BY u.id`,
+      [adminEmailOf(tenant.slug)],
+    );
+    expect(admin.rows).toEqual([{ role: 'admin', password_hash: null, invites: 1 }]);
+  };
   const countTenants = async (slug: string) =>
     Number(
       (await db.query('SELECT count(*) FROM platform.tenants WHERE slug = $1', [slug])).rows[0]
@@ -153,10 +196,16 @@ describe('control plane: tenants API', () => {
         domains: [{ hostname: `${slug}.platform.test`, kind: 'subdomain', status: 'active' }],
       });
       expect(byId.body.activatedAt).toEqual(expect.any(String));
-      expect(byId.body.provisioningSteps).toHaveLength(4);
-      expect(
-        (byId.body as TenantView).provisioningSteps.every((s) => s.status === 'succeeded'),
-      ).toBe(true);
+      const steps = (byId.body as TenantView).provisioningSteps;
+      expect(steps.map((step) => step.step)).toEqual(STEP_NAMES);
+      for (const step of steps) {
+        const setting = SKIPPED_STEP_SETTINGS[step.step];
+        expect(step).toMatchObject(
+          setting
+            ? { status: 'skipped', attempts: 1, lastError: expect.stringContaining(setting) }
+            : { status: 'succeeded', attempts: 1, lastError: null },
+        );
+      }
     });
 
     it.each([
@@ -586,13 +635,19 @@ describe('control plane: tenants API', () => {
         role: 'admin',
       });
 
-      const inMine = await db.query(
-        `SELECT email, role, password_hash FROM "${mine.schema}".users`,
+      const inMine = await usersBesidesAdmin(mine);
+      expect(inMine).toHaveLength(1);
+      expect(inMine[0]).toMatchObject({ email: 'jane@example.test', role: 'admin' });
+      expect(inMine[0].password_hash).toEqual(expect.any(String));
+      expect(inMine[0].password_hash).not.toContain(password);
+      const janesInvites = await db.query(
+        `SELECT count(*)::int AS n FROM "${mine.schema}".user_invites i
+           JOIN "${mine.schema}".users u ON u.id = i.user_id WHERE u.email = 'jane@example.test'`,
       );
-      expect(inMine.rows).toHaveLength(1);
-      expect(inMine.rows[0].password_hash).not.toContain(password);
-      const inOther = await db.query(`SELECT count(*)::int AS n FROM "${other.schema}".users`);
-      expect(inOther.rows[0].n).toBe(0);
+      expect(janesInvites.rows[0].n).toBe(0);
+      await expectOnboardedAdmin(mine);
+      expect(await usersBesidesAdmin(other)).toEqual([]);
+      await expectOnboardedAdmin(other);
 
       const login = (slug: string) =>
         request(platform.dataPlaneUrl)
@@ -619,9 +674,17 @@ describe('control plane: tenants API', () => {
 
       const token = new URL(url).searchParams.get('token') as string;
       expect(token.length).toBeGreaterThanOrEqual(32);
-      const invites = await db.query(`SELECT token_hash FROM "${tenant.schema}".user_invites`);
+      const invites = await db.query(
+        `SELECT i.token_hash FROM "${tenant.schema}".user_invites i
+           JOIN "${tenant.schema}".users u ON u.id = i.user_id WHERE u.email = 'new@example.test'`,
+      );
       expect(invites.rows).toHaveLength(1);
       expect(invites.rows[0].token_hash).not.toBe(token); // stored hashed
+      expect(await usersBesidesAdmin(tenant)).toEqual([
+        { email: 'new@example.test', role: 'viewer', password_hash: null },
+      ]);
+      // The admin's own invite is untouched by another user's.
+      await expectOnboardedAdmin(tenant);
     });
 
     it('refuses a duplicate e-mail (any case) with 409 user_exists', async () => {
@@ -634,8 +697,10 @@ describe('control plane: tenants API', () => {
       });
       expect(again.status).toBe(409);
       expect(again.body.error).toBe('user_exists');
-      const rows = await db.query(`SELECT count(*)::int AS n FROM "${tenant.schema}".users`);
-      expect(rows.rows[0].n).toBe(1);
+      expect((await usersBesidesAdmin(tenant)).map((user) => user.email)).toEqual([
+        'twice@example.test',
+      ]);
+      await expectOnboardedAdmin(tenant);
     });
 
     it('lets ops add users to a suspended tenant', async () => {
@@ -743,8 +808,8 @@ describe('control plane: tenants API', () => {
         .expect(401);
       expect(await countTenants(slug)).toBe(0);
       expect((await get(`/v1/tenants/${tenant.id}`)).body.status).toBe('active');
-      const users = await db.query(`SELECT count(*)::int AS n FROM "${tenant.schema}".users`);
-      expect(users.rows[0].n).toBe(0);
+      expect(await usersBesidesAdmin(tenant)).toEqual([]);
+      await expectOnboardedAdmin(tenant);
     });
 
     it.each(['/health/live', '/health/ready'])('serves %s without a token', async (path) => {

@@ -102,6 +102,19 @@ export interface ControlPlaneConfig extends CommonConfig {
   readonly queueLockDurationMs: number;
   readonly inviteTtlHours: number;
   readonly integrations: IntegrationsConfig;
+  readonly operators: OperatorSettings;
+}
+
+/** Operator sign-in: the bootstrap token, session lifetime and login throttling. */
+export interface OperatorSettings {
+  readonly bootstrapTokenEnabled: boolean;
+  readonly sessionTtlHours: number;
+  readonly sessionIdleMinutes: number;
+  readonly loginThrottle: {
+    readonly perAccount: number;
+    readonly perIp: number;
+    readonly windowSeconds: number;
+  };
 }
 
 export interface DataPlaneConfig extends CommonConfig {
@@ -124,7 +137,11 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
   const problems: string[] = [];
   const common = commonConfig(parsed, problems);
   const integrations = integrationsConfig(parsed, common, problems);
-  if (!parsed.PLATFORM_ADMIN_TOKEN && parsed.NODE_ENV === 'production') {
+  if (
+    !parsed.PLATFORM_ADMIN_TOKEN &&
+    parsed.NODE_ENV === 'production' &&
+    parsed.BOOTSTRAP_TOKEN_ENABLED
+  ) {
     problems.push(
       'PLATFORM_ADMIN_TOKEN: required in production (the bootstrap operator credential)',
     );
@@ -137,7 +154,8 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     host: parsed.CONTROL_PLANE_HOST,
     workerPort: parsed.WORKER_PORT,
     adminToken: new Secret(parsed.PLATFORM_ADMIN_TOKEN ?? randomBytes(24).toString('base64url')),
-    adminTokenGenerated: !parsed.PLATFORM_ADMIN_TOKEN,
+    // Nothing to print when the token is off: the generated one opens nothing.
+    adminTokenGenerated: !parsed.PLATFORM_ADMIN_TOKEN && parsed.BOOTSTRAP_TOKEN_ENABLED,
     // With certificates on, tenants are served over HTTPS on the standard port (behind the
     // TLS-terminating proxy or the data plane's own TLS listener).
     dataPlanePublicUrl:
@@ -152,6 +170,16 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     inviteTtlHours: parsed.INVITE_TTL_HOURS,
     queueLockDurationMs: parsed.QUEUE_LOCK_DURATION_MS,
     integrations,
+    operators: {
+      bootstrapTokenEnabled: parsed.BOOTSTRAP_TOKEN_ENABLED,
+      sessionTtlHours: parsed.OPERATOR_SESSION_TTL_HOURS,
+      sessionIdleMinutes: parsed.OPERATOR_SESSION_IDLE_MINUTES,
+      loginThrottle: {
+        perAccount: parsed.LOGIN_FAILURES_PER_ACCOUNT,
+        perIp: parsed.LOGIN_FAILURES_PER_IP,
+        windowSeconds: parsed.LOGIN_FAILURE_WINDOW_MINUTES * 60,
+      },
+    },
   };
 }
 

@@ -83,6 +83,22 @@ export const controlPlaneEnvSchema = sharedEnvSchema
     PROVISIONING_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     PROVISIONING_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
     INVITE_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+    /**
+     * The PLATFORM_ADMIN_TOKEN bearer acts as an `admin` operator. Turn it off once a real admin
+     * exists (`npm run cli -- operators:create --role admin`).
+     */
+    BOOTSTRAP_TOKEN_ENABLED: z
+      .enum(['true', 'false', '1', '0'])
+      .transform((value) => value === 'true' || value === '1')
+      .default('true'),
+    /** Operator sessions end this long after sign-in, whatever happens ... */
+    OPERATOR_SESSION_TTL_HOURS: z.coerce.number().int().min(1).max(720).default(12),
+    /** ... or after this long without a request. */
+    OPERATOR_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(43200).default(60),
+    /** Failed sign-ins allowed per account and per client IP within the window, then 429. */
+    LOGIN_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(5),
+    LOGIN_FAILURES_PER_IP: z.coerce.number().int().min(1).default(20),
+    LOGIN_FAILURE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
   })
   .merge(integrationsEnvSchema);
 

@@ -7,6 +7,7 @@ export {
   type CommonConfig,
   type ControlPlaneConfig,
   type DataPlaneConfig,
+  type OperatorSettings,
 } from './config.loader';
 export { COMMON_CONFIG, CONTROL_PLANE_CONFIG, DATA_PLANE_CONFIG } from './config.tokens';
 export { PlatformConfigModule } from './platform-config.module';

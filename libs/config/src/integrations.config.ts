@@ -226,9 +226,11 @@ function dnsRecord(env: IntegrationsEnv, problems: string[]): IntegrationsConfig
   const family = isIP(target);
   if (family === 4) return { type: 'A', target, ttl: env.DNS_RECORD_TTL };
   if (family === 6) return { type: 'AAAA', target, ttl: env.DNS_RECORD_TTL };
-  if (
-    !/^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(target)
-  ) {
+  const labels = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
+  // An all-numeric last label is no hostname (RFC 3696 §2) but a mistyped address such as
+  // 256.1.1.1 or 10.0.0: taken as a CNAME it would point every tenant at a name that never
+  // resolves.
+  if (!labels.test(target) || /\.\d+$/.test(target)) {
     problems.push('DNS_RECORD_TARGET: must be an IP address or a DNS hostname');
   }
   return { type: 'CNAME', target, ttl: env.DNS_RECORD_TTL };

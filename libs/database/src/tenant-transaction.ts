@@ -1,7 +1,9 @@
-import type { Writable } from 'node:stream';
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { TenantContext, quoteTenantSchema, type TenantRef } from '@platform/tenancy';
 import type { ClusterConnections } from './cluster-connections';
+import { TransactionBatchQuery } from './transaction-batch.query';
+
+const COMMIT = ['COMMIT'];
 
 /** The handle a unit of tenant work gets: queries run inside the tenant's transaction. */
 export interface TenantTransaction {
@@ -19,8 +21,9 @@ export interface TenantTransactionOptions {
  * Why transaction-local: a session-level `SET search_path` survives `release()` in node-postgres
  * and leaks into the next borrower, and PgBouncer in transaction mode cannot track it at all.
  * `SET LOCAL` dies with the transaction, whatever way it ends, so no connection ever goes back to
- * the pool carrying a tenant's path. BEGIN and the two SET LOCALs travel as one simple-protocol
- * message (one round trip); the schema name is validated and quoted by @platform/tenancy.
+ * the pool carrying a tenant's path. The statement timeout is set the same way (a per-connection
+ * setting would not survive PgBouncer's transaction pooling); the schema name is validated and
+ * quoted by @platform/tenancy.
  *
  * Nothing here caches "the current path": a savepoint rollback could undo it behind our back.
  */
@@ -31,9 +34,10 @@ export class TenantTransactionRunner {
   ) {}
 
   /**
-   * One statement in its own tenant transaction. BEGIN + SET LOCAL, the statement and COMMIT are
-   * pipelined: written together, answered together, one round trip in all. If the statement
-   * fails, PostgreSQL turns the COMMIT into a ROLLBACK; if the COMMIT fails, so does this.
+   * One statement in its own tenant transaction: BEGIN, the two SET LOCALs, the statement and
+   * COMMIT leave as one packet and come back as one (a single extended-protocol batch, see
+   * TransactionBatchQuery). If the statement fails, PostgreSQL skips the COMMIT and the
+   * transaction is rolled back here; if the COMMIT fails, so does this.
    */
   async query<R extends QueryResultRow = QueryResultRow>(
     sql: string,
@@ -41,25 +45,24 @@ export class TenantTransactionRunner {
     options: TenantTransactionOptions = {},
   ): Promise<R[]> {
     const tenant = TenantContext.current();
-    const begin = this.beginStatement(tenant, options);
+    const setup = this.setupStatements(tenant, options);
     const client = await this.clusters.tenantPool(tenant.cluster, tenant.id).connect();
     let destroyConnection = true;
     try {
-      const corked = corkSocket(client);
-      const pending = [
-        client.query(begin),
-        client.query<R>(extendedQuery(sql, params)),
-        client.query('COMMIT'),
-      ] as const;
-      corked?.uncork();
-      const [opened, statement, committed] = await Promise.allSettled(pending);
-      if (opened.status === 'rejected') throw opened.reason;
-      if (statement.status === 'rejected') throw statement.reason;
-      if (committed.status === 'rejected') throw committed.reason;
+      const rows = await new Promise<R[]>((resolve, reject) => {
+        client.query(
+          new TransactionBatchQuery<R>(
+            setup,
+            extendedQuery(sql, params),
+            COMMIT,
+            (error, result) => (error ? reject(error) : resolve(result.rows)),
+          ),
+        );
+      });
       destroyConnection = false;
-      return statement.value.rows;
+      return rows;
     } catch (error) {
-      // The COMMIT already ended the transaction unless the connection itself broke.
+      // Unless the connection itself broke, it is in a failed (or no) transaction: roll back.
       destroyConnection = !(await rollbackQuietly(client));
       throw error;
     } finally {
@@ -76,7 +79,7 @@ export class TenantTransactionRunner {
     const client = await this.clusters.tenantPool(tenant.cluster, tenant.id).connect();
     let destroyConnection = false;
     try {
-      await client.query(this.beginStatement(tenant, options));
+      await client.query(this.setupStatements(tenant, options).join('; '));
       const result = await work(transactionHandle(client, tenant));
       await client.query('COMMIT');
       return result;
@@ -88,10 +91,13 @@ export class TenantTransactionRunner {
     }
   }
 
-  private beginStatement(tenant: TenantRef, options: TenantTransactionOptions): string {
-    const mode = options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN';
-    const timeout = Math.trunc(this.statementTimeoutMs);
-    return `${mode}; SET LOCAL search_path TO ${quoteTenantSchema(tenant.schemaName)}; SET LOCAL statement_timeout = ${timeout}`;
+  /** BEGIN and the transaction-local settings, as separate statements. */
+  private setupStatements(tenant: TenantRef, options: TenantTransactionOptions): string[] {
+    return [
+      options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN',
+      `SET LOCAL search_path TO ${quoteTenantSchema(tenant.schemaName)}`,
+      `SET LOCAL statement_timeout = ${Math.trunc(this.statementTimeoutMs)}`,
+    ];
   }
 }
 
@@ -111,18 +117,6 @@ function transactionHandle(client: PoolClient, tenant: TenantRef): TenantTransac
  */
 function extendedQuery(sql: string, params: unknown[]): QueryConfig {
   return { text: sql, values: params, queryMode: 'extended' } as QueryConfig;
-}
-
-/**
- * In pipeline mode node-postgres writes each query as soon as it is queued: three socket writes.
- * Corking the socket around the three calls sends them as one packet. (`connection.stream` is
- * node-postgres' own socket; without it this is just a no-op.)
- */
-function corkSocket(client: PoolClient): Writable | null {
-  const stream = (client as unknown as { connection?: { stream?: Writable } }).connection?.stream;
-  if (!stream || typeof stream.cork !== 'function') return null;
-  stream.cork();
-  return stream;
 }
 
 /** Returns false when the connection could not roll back and must not be reused. */

@@ -18,6 +18,11 @@ export interface CertificateRequest {
   readonly solver: ChallengeSolver;
   /** The tenant a custom-domain certificate belongs to (counts against its order budget). */
   readonly tenantId: string | null;
+  /**
+   * The moment the current certificate is judged at (default: now). The renewal round passes
+   * its own clock, so a round run with a later one (tests) renews what it found due.
+   */
+  readonly now?: Date;
 }
 
 /**
@@ -42,14 +47,14 @@ export class CertificateIssuer {
     return this.authority !== null && this.cipher !== null;
   }
 
-  /** The current certificate of `subject` when it is not yet due for renewal. */
-  async fresh(subject: string): Promise<StoredCertificate | null> {
+  /** The current certificate of `subject` when it is not yet due for renewal at `now`. */
+  async fresh(subject: string, now: Date = new Date()): Promise<StoredCertificate | null> {
     const current = await this.certificates.current(subject);
-    return current && !isDueForRenewal(current) ? current : null;
+    return current && !isDueForRenewal(current, now) ? current : null;
   }
 
   async ensure(request: CertificateRequest): Promise<StoredCertificate> {
-    const fresh = await this.fresh(request.subject);
+    const fresh = await this.fresh(request.subject, request.now);
     if (fresh) return fresh;
     const { authority, cipher } = this;
     if (!authority || !cipher) {
@@ -60,7 +65,7 @@ export class CertificateIssuer {
     const lockKey = `certificate:${request.subject}`;
     try {
       await runner.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
-      const issuedMeanwhile = await this.fresh(request.subject);
+      const issuedMeanwhile = await this.fresh(request.subject, request.now);
       if (issuedMeanwhile) return issuedMeanwhile;
       const pending = await this.certificates.inFlight(request.subject);
       try {

@@ -12,10 +12,13 @@ import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config'
 import { MetricsRegistry } from '@platform/observability';
 import { PeriodicTask } from '../common/periodic-task';
 import { DomainsQueue } from '../domains/domains.queue';
+import { TenantChangeNotifier } from '../tenants/tenant-change.notifier';
 import { PlatformCertificate } from './platform-certificate.service';
 import { isDueForRenewal } from './renewal-policy';
 
 const DAY_MS = 86_400_000;
+/** The platform certificate belongs to no tenant; its change event names only the subject. */
+const NO_TENANT = '00000000-0000-0000-0000-000000000000';
 
 interface IssuedRow {
   subject: string;
@@ -43,6 +46,7 @@ export class CertificateRenewal implements OnApplicationBootstrap, OnApplication
     @InjectDataSource() private readonly registry: DataSource,
     private readonly platformCertificate: PlatformCertificate,
     private readonly domains: DomainsQueue,
+    private readonly notifier: TenantChangeNotifier,
     metrics: MetricsRegistry,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {
@@ -89,9 +93,14 @@ export class CertificateRenewal implements OnApplicationBootstrap, OnApplication
     for (const certificate of issued) {
       if (!isDueForRenewal(certificate, now)) continue;
       if (certificate.subject === this.platformCertificate.subject) {
-        await this.platformCertificate.ensure();
+        await this.platformCertificate.ensure(now);
+        // Replicas cache the wildcard by subject: without this they would serve the old one
+        // until CERTIFICATE_CACHE_TTL_MS (custom domains are announced by their issuance job).
+        await this.notifier.tenantChanged(NO_TENANT, [certificate.subject]);
       } else if (certificate.domainId) {
-        await this.domains.issueCertificate(certificate.domainId);
+        // The job judges the certificate by this round's clock, not its own: otherwise a
+        // round with an injected `now` would queue a renewal that then finds nothing due.
+        await this.domains.issueCertificate(certificate.domainId, now);
       } else {
         continue; // a removed domain's certificate: let it expire
       }

@@ -28,13 +28,15 @@ export class PlatformCertificate {
     return this.issuer.enabled && this.dns !== null;
   }
 
-  async ensure(): Promise<StoredCertificate> {
+  /** `now`: the moment to judge the current certificate at (the renewal round's clock). */
+  async ensure(now?: Date): Promise<StoredCertificate> {
     if (!this.dns) throw new Error('The platform certificate needs a DNS provider (DNS-01)');
     return this.issuer.ensure({
       subject: this.subject,
       names: [this.subject, this.config.platformDomain],
       solver: new Dns01Solver(this.dns),
       tenantId: null,
+      now,
     });
   }
 }

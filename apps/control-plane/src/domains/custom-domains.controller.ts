@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { CurrentOperator } from '../auth/current-operator.decorator';
+import { Roles } from '../auth/roles.decorator';
 import { CustomDomains, type CustomDomainView } from './custom-domains.service';
 import { AddDomainDto } from './dto/add-domain.dto';
 
@@ -12,6 +13,7 @@ export class CustomDomainsController {
 
   /** 201 with the records the customer must publish; verification starts at once. */
   @Post()
+  @Roles('ops')
   @HttpCode(201)
   add(
     @Param('id') id: string,
@@ -22,17 +24,20 @@ export class CustomDomainsController {
   }
 
   @Get()
+  @Roles('viewer')
   list(@Param('id') id: string): Promise<CustomDomainView[]> {
     return this.domains.list(id);
   }
 
   @Get(':hostname')
+  @Roles('viewer')
   get(@Param('id') id: string, @Param('hostname') hostname: string): Promise<CustomDomainView> {
     return this.domains.get(id, hostname);
   }
 
   /** Checks the records again now (and restarts a closed verification window). */
   @Post(':hostname/verify')
+  @Roles('ops')
   @HttpCode(202)
   verify(
     @Param('id') id: string,
@@ -43,6 +48,7 @@ export class CustomDomainsController {
   }
 
   @Delete(':hostname')
+  @Roles('ops')
   @HttpCode(204)
   remove(
     @Param('id') id: string,

@@ -26,7 +26,8 @@ export class CustomDomainsProcessor {
   @Process({ name: ISSUE_DOMAIN_CERTIFICATE_JOB, concurrency: CONCURRENCY })
   async issue(job: Job<DomainJob>): Promise<void> {
     try {
-      await this.certificates.issue(job.data.domainId);
+      const now = job.data.now === undefined ? undefined : new Date(job.data.now);
+      await this.certificates.issue(job.data.domainId, now);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const finalAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);

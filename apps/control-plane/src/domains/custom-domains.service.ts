@@ -91,6 +91,8 @@ export class CustomDomains {
         action: 'tenant.domain.add',
         tenantId: tenant.id,
         details: { hostname },
+        before: null,
+        after: auditedState(row),
       });
       return row;
     });
@@ -115,15 +117,16 @@ export class CustomDomains {
   async recheck(idOrSlug: string, hostname: string, actor: string): Promise<CustomDomainView> {
     const tenant = await this.tenants.find(idOrSlug);
     const domain = await this.findDomain(tenant, hostname);
+    const before = auditedState(domain);
+    let after = before;
     if (domain.status === 'verification_failed' || domain.status === 'pending_verification') {
-      await this.registry.getRepository(TenantDomainEntity).update(
-        { id: domain.id },
-        {
-          status: 'pending_verification',
-          verificationError: null,
-          verifyUntil: this.verifyUntil(),
-        },
-      );
+      const restart = {
+        status: 'pending_verification' as const,
+        verificationError: null,
+        verifyUntil: this.verifyUntil(),
+      };
+      await this.registry.getRepository(TenantDomainEntity).update({ id: domain.id }, restart);
+      after = { ...before, ...restart };
       await this.queue.verify(domain.id);
     } else if (domain.status === 'certificate_failed') {
       await this.queue.issueCertificate(domain.id);
@@ -133,6 +136,8 @@ export class CustomDomains {
       action: 'tenant.domain.recheck',
       tenantId: tenant.id,
       details: { hostname: domain.hostname },
+      before,
+      after,
     });
     return this.get(tenant.id, domain.hostname);
   }
@@ -159,6 +164,8 @@ export class CustomDomains {
         action: 'tenant.domain.remove',
         tenantId: tenant.id,
         details: { hostname: domain.hostname },
+        before: auditedState(domain),
+        after: null,
       });
     });
     await this.notifier.tenantChanged(tenant.id, [domain.hostname]);
@@ -205,11 +212,12 @@ export class CustomDomains {
       hostname: domain.hostname,
       kind: domain.kind,
       status: domain.status,
-      verificationError: domain.verificationError,
-      verifyUntil: domain.verifyUntil,
-      lastCheckedAt: domain.lastCheckedAt,
-      verifiedAt: domain.verifiedAt,
-      activatedAt: domain.activatedAt,
+      // A row just inserted has these unset (undefined): show them as null, as GET does.
+      verificationError: domain.verificationError ?? null,
+      verifyUntil: domain.verifyUntil ?? null,
+      lastCheckedAt: domain.lastCheckedAt ?? null,
+      verifiedAt: domain.verifiedAt ?? null,
+      activatedAt: domain.activatedAt ?? null,
       ...(domain.kind === 'custom' &&
         domain.verificationToken && {
           records: [
@@ -231,6 +239,17 @@ export class CustomDomains {
   txtName(hostname: string): string {
     return `${this.config.integrations.customDomains.txtLabel}.${hostname}`;
   }
+}
+
+/** A domain as its audit entries show it, before and after a change. */
+function auditedState(domain: TenantDomainEntity): Record<string, unknown> {
+  return {
+    hostname: domain.hostname,
+    kind: domain.kind,
+    status: domain.status,
+    verificationError: domain.verificationError ?? null,
+    verifyUntil: domain.verifyUntil ?? null,
+  };
 }
 
 function translateHostnameTaken(error: unknown, hostname: string): unknown {

@@ -33,8 +33,11 @@ export class DomainCertificates {
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
-  /** Issues (or renews) the domain's certificate and activates the domain. */
-  async issue(domainId: string): Promise<void> {
+  /**
+   * Issues (or renews) the domain's certificate and activates the domain. `now` is when the
+   * current certificate is judged (a renewal round's clock; default: now).
+   */
+  async issue(domainId: string, now: Date = new Date()): Promise<void> {
     const domains = this.registry.getRepository(TenantDomainEntity);
     const domain = await domains.findOneBy({ id: domainId });
     if (!domain || domain.kind !== 'custom') return;
@@ -51,12 +54,13 @@ export class DomainCertificates {
     if (!this.issuer.enabled) {
       throw new CertificateRefused('certificates are off (ACME_DIRECTORY_URL unset)');
     }
-    if (!(await this.issuer.fresh(domain.hostname))) await this.checkBudget(tenant.id);
+    if (!(await this.issuer.fresh(domain.hostname, now))) await this.checkBudget(tenant.id);
     await this.issuer.ensure({
       subject: domain.hostname,
       names: [domain.hostname],
       solver: new Http01Solver(this.challenges),
       tenantId: tenant.id,
+      now,
     });
     await domains.update(
       { id: domain.id },

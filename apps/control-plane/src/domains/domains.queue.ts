@@ -12,6 +12,8 @@ export interface DomainJob {
   readonly domainId: string;
   /** Verification: which check of the chain this is (the delay before the next doubles). */
   readonly check?: number;
+  /** Issuance: the renewal round's clock (ISO), to judge the current certificate by. */
+  readonly now?: string;
 }
 
 const MAX_RETRY_DELAY_MS = 3_600_000;
@@ -54,10 +56,11 @@ export class DomainsQueue {
     );
   }
 
-  async issueCertificate(domainId: string): Promise<void> {
+  /** `now`: when a renewal round found the certificate due (default: judged when it runs). */
+  async issueCertificate(domainId: string, now?: Date): Promise<void> {
     await this.queue.add(
       ISSUE_DOMAIN_CERTIFICATE_JOB,
-      { domainId },
+      { domainId, ...(now && { now: now.toISOString() }) },
       {
         jobId: `certificate:${domainId}`,
         attempts: this.config.provisioning.attempts,

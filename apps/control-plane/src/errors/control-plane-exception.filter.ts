@@ -17,6 +17,21 @@ function statusFor(code: ControlPlaneErrorCode): HttpStatus {
       return HttpStatus.NOT_FOUND;
     case ControlPlaneErrorCode.QuotaExceeded:
       return HttpStatus.FORBIDDEN;
+    case ControlPlaneErrorCode.InvalidCredentials:
+      return HttpStatus.UNAUTHORIZED;
+    case ControlPlaneErrorCode.TooManyAttempts:
+      return HttpStatus.TOO_MANY_REQUESTS;
+    case ControlPlaneErrorCode.OperatorNotFound:
+    case ControlPlaneErrorCode.ApiKeyNotFound:
+      return HttpStatus.NOT_FOUND;
+    case ControlPlaneErrorCode.OperatorEmailTaken:
+    case ControlPlaneErrorCode.LastAdmin:
+    case ControlPlaneErrorCode.OperatorRequired:
+      return HttpStatus.CONFLICT;
+    case ControlPlaneErrorCode.WeakPassword:
+    case ControlPlaneErrorCode.CurrentPasswordWrong:
+    case ControlPlaneErrorCode.InvalidApiKey:
+      return HttpStatus.BAD_REQUEST;
     case ControlPlaneErrorCode.SlugTaken:
     case ControlPlaneErrorCode.HostnameTaken:
     case ControlPlaneErrorCode.InvalidTransition:
@@ -44,6 +59,9 @@ export class ControlPlaneExceptionFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     if (exception instanceof ControlPlaneException) {
       const body: ErrorBody = { error: exception.code, message: exception.message };
+      if (exception.retryAfterSeconds !== undefined) {
+        response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      }
       response.status(statusFor(exception.code)).json(body);
       return;
     }

@@ -13,6 +13,16 @@ export enum ControlPlaneErrorCode {
   MailNotConfigured = 'mail_not_configured',
   DomainNotFound = 'domain_not_found',
   QuotaExceeded = 'quota_exceeded',
+  InvalidCredentials = 'invalid_credentials',
+  TooManyAttempts = 'too_many_attempts',
+  WeakPassword = 'weak_password',
+  CurrentPasswordWrong = 'current_password_wrong',
+  OperatorNotFound = 'operator_not_found',
+  OperatorEmailTaken = 'operator_email_taken',
+  LastAdmin = 'last_admin',
+  OperatorRequired = 'operator_required',
+  ApiKeyNotFound = 'api_key_not_found',
+  InvalidApiKey = 'invalid_api_key',
 }
 
 /** Thrown by services, never HTTP exceptions: the same services run in jobs and the CLI. */
@@ -20,6 +30,8 @@ export class ControlPlaneException extends Error {
   constructor(
     readonly code: ControlPlaneErrorCode,
     message: string,
+    /** When to try again, for refusals that lift by themselves (sent as `Retry-After`). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ControlPlaneException';

@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/com
 import { ApiAcceptedResponse, ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { TenantSchemaMigrator } from '@platform/database';
 import { CurrentOperator } from '../auth/current-operator.decorator';
+import { Roles } from '../auth/roles.decorator';
 import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
 import { CreateMigrationRunDto } from './dto/create-migration-run.dto';
 import { PageQuery, PlanQuery, RunTenantsQuery } from './dto/list-runs.query';
@@ -20,6 +21,7 @@ export class MigrationRunsController {
   ) {}
 
   @Post('migration-runs')
+  @Roles('sre')
   @HttpCode(202)
   @ApiAcceptedResponse({ description: 'Run recorded; workers migrate the fleet in the background' })
   create(
@@ -30,33 +32,39 @@ export class MigrationRunsController {
   }
 
   @Get('migration-runs')
+  @Roles('viewer')
   list(@Query() query: PageQuery): Promise<MigrationRun[]> {
     return this.runs.list(query.limit, query.offset);
   }
 
   @Get('migration-runs/:id')
+  @Roles('viewer')
   get(@Param('id') id: string): Promise<MigrationRunView> {
     return this.runs.view(id);
   }
 
   @Get('migration-runs/:id/tenants')
+  @Roles('viewer')
   tenants(@Param('id') id: string, @Query() query: RunTenantsQuery) {
     return this.runs.outcomes(id, query.status ?? null, query.limit, query.offset);
   }
 
   @Post('migration-runs/:id/pause')
+  @Roles('sre')
   @HttpCode(200)
   pause(@Param('id') id: string): Promise<MigrationRunView> {
     return this.runs.pause(id);
   }
 
   @Post('migration-runs/:id/resume')
+  @Roles('sre')
   @HttpCode(202)
   resume(@Param('id') id: string): Promise<MigrationRunView> {
     return this.runs.resume(id);
   }
 
   @Post('migration-runs/:id/cancel')
+  @Roles('sre')
   @HttpCode(200)
   cancel(@Param('id') id: string): Promise<MigrationRunView> {
     return this.runs.cancel(id);
@@ -64,6 +72,7 @@ export class MigrationRunsController {
 
   /** Dry run: what a run to `to` would apply to which tenants. Reads only. */
   @Get('fleet/plan')
+  @Roles('viewer')
   plan(@Query() query: PlanQuery): Promise<FleetPlan> {
     const target = query.to ?? this.migrator.latestVersion;
     if (target > this.migrator.latestVersion) {
@@ -76,6 +85,7 @@ export class MigrationRunsController {
   }
 
   @Get('fleet/status')
+  @Roles('viewer')
   status(): Promise<FleetStatus> {
     return this.planner.status();
   }

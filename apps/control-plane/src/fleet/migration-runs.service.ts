@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { TenantSchemaMigrator } from '@platform/database';
+import { AuditLog } from '../audit/audit-log.service';
 import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
 import type { CreateMigrationRunDto } from './dto/create-migration-run.dto';
 import { FleetQueue } from './fleet.queue';
@@ -20,6 +21,7 @@ export class MigrationRunsService {
     private readonly queue: FleetQueue,
     private readonly migrator: TenantSchemaMigrator,
     @InjectDataSource() private readonly registry: DataSource,
+    private readonly audit: AuditLog,
   ) {}
 
   async create(input: CreateMigrationRunDto, actor: string): Promise<MigrationRunView> {
@@ -47,7 +49,24 @@ export class MigrationRunsService {
       canaryTenantIds,
       canaryCount: input.canaryCount ?? 0,
     });
-    await this.queue.start(await this.find(id));
+    const run = await this.find(id);
+    await this.audit.record(this.registry.manager, {
+      actor,
+      action: 'migration-run.create',
+      tenantId: null,
+      details: { runId: id },
+      before: null,
+      after: {
+        runId: id,
+        status: run.status,
+        targetVersion,
+        concurrency: run.concurrency,
+        maxFailures: run.maxFailures,
+        canaryCount: input.canaryCount ?? 0,
+        canaryTenantIds,
+      },
+    });
+    await this.queue.start(run);
     return this.view(id);
   }
 
@@ -109,6 +128,14 @@ export class MigrationRunsService {
         `Cannot ${action} a run that is ${run.status} (allowed from: ${from.join(', ')})`,
       );
     }
+    // The actor is the caller the request (or the CLI) is running as.
+    await this.audit.record(this.registry.manager, {
+      action: `migration-run.${action}`,
+      tenantId: null,
+      details: { runId },
+      before: { status: run.status },
+      after: { status: to },
+    });
   }
 
   private async find(runId: string): Promise<MigrationRun> {

@@ -85,6 +85,14 @@ export class TenantRegistry {
         action: 'tenant.create',
         tenantId: tenant.id,
         details: { slug: tenant.slug, plan: tenant.plan },
+        before: null,
+        after: {
+          slug: tenant.slug,
+          name: tenant.name,
+          plan: tenant.plan,
+          status: tenant.status,
+          ...(custom && { customDomain: custom }),
+        },
       });
       return tenant;
     });
@@ -152,6 +160,12 @@ export class TenantRegistry {
     const current = await this.find(idOrSlug);
     const hostnames = await this.hostnamesOf(current.id);
     const moved = await this.dataSource.transaction(async (manager) => {
+      // The status this move starts from, for the audit entry: read under the row lock, since
+      // another request may have moved the tenant since `find` above.
+      const [locked] = await manager.query<{ status: TenantStatus }[]>(
+        'SELECT status FROM platform.tenants WHERE id = $1 FOR UPDATE',
+        [current.id],
+      );
       const result: unknown[][] = await manager.query(
         `UPDATE platform.tenants
             SET status = $2, status_reason = NULL, updated_at = now(),
@@ -177,7 +191,11 @@ export class TenantRegistry {
         actor,
         action: `tenant.${action}`,
         tenantId: current.id,
-        details: { from: current.status, to },
+        details: { from: locked.status, to },
+        // A delete also frees the tenant's hostnames: they are part of what changed.
+        before:
+          action === 'delete' ? { status: locked.status, hostnames } : { status: locked.status },
+        after: action === 'delete' ? { status: to, hostnames: [] } : { status: to },
       });
       return true;
     });

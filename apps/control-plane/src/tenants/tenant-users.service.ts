@@ -68,6 +68,9 @@ export class TenantUsersService {
       action: 'tenant.user.create',
       tenantId: tenant.id,
       details: { userId, role: input.role, invited: inviteToken !== null },
+      // The user's id, not the e-mail: this log is kept forever and cannot be edited.
+      before: null,
+      after: { userId, role: input.role, invited: inviteToken !== null },
     });
     return {
       id: userId,

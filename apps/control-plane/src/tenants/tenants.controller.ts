@@ -20,6 +20,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { CurrentOperator } from '../auth/current-operator.decorator';
+import { Roles } from '../auth/roles.decorator';
 import { CreateTenantUserDto } from './dto/create-tenant-user.dto';
 import { CreateTenantDto } from './dto/create-tenant.dto';
 import { ListTenantsQuery } from './dto/list-tenants.query';
@@ -42,6 +43,7 @@ export class TenantsController {
   ) {}
 
   @Post()
+  @Roles('ops')
   @HttpCode(202)
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'Repeat-safe creation' })
   @ApiAcceptedResponse({ description: 'Tenant recorded; provisioning runs in the background' })
@@ -55,28 +57,33 @@ export class TenantsController {
   }
 
   @Get()
+  @Roles('viewer')
   list(@Query() query: ListTenantsQuery): Promise<Page<TenantView>> {
     return this.registry.list(query);
   }
 
   @Get(':idOrSlug')
+  @Roles('viewer')
   get(@Param('idOrSlug') idOrSlug: string): Promise<TenantView> {
     return this.registry.get(idOrSlug);
   }
 
   /** Server-sent events: the tenant with its steps on every change, until it settles. */
   @Sse(':idOrSlug/progress')
+  @Roles('viewer')
   follow(@Param('idOrSlug') idOrSlug: string): Promise<Observable<MessageEvent>> {
     return this.progress.follow(idOrSlug);
   }
 
   @Get(':idOrSlug/mail')
+  @Roles('viewer')
   mail(@Param('idOrSlug') idOrSlug: string): Promise<MailView[]> {
     return this.welcomeMail.list(idOrSlug);
   }
 
   /** Sends the admin a new welcome mail with a fresh invite (older unused links stop working). */
   @Post(':id/welcome-mail')
+  @Roles('ops')
   @HttpCode(202)
   resendWelcomeMail(
     @Param('id') id: string,
@@ -86,18 +93,21 @@ export class TenantsController {
   }
 
   @Post(':id/suspend')
+  @Roles('ops')
   @HttpCode(200)
   suspend(@Param('id') id: string, @CurrentOperator() operator: string): Promise<TenantView> {
     return this.registry.transition(id, 'suspend', operator);
   }
 
   @Post(':id/resume')
+  @Roles('ops')
   @HttpCode(200)
   resume(@Param('id') id: string, @CurrentOperator() operator: string): Promise<TenantView> {
     return this.registry.transition(id, 'resume', operator);
   }
 
   @Post(':id/retry')
+  @Roles('ops')
   @HttpCode(202)
   retry(@Param('id') id: string, @CurrentOperator() operator: string): Promise<TenantView> {
     return this.registry.transition(id, 'retry', operator);
@@ -105,12 +115,14 @@ export class TenantsController {
 
   /** Soft delete: the tenant stops being served and its hostnames are freed; its schema stays. */
   @Delete(':id')
+  @Roles('ops')
   @HttpCode(200)
   remove(@Param('id') id: string, @CurrentOperator() operator: string): Promise<TenantView> {
     return this.registry.transition(id, 'delete', operator);
   }
 
   @Post(':id/users')
+  @Roles('ops')
   @HttpCode(201)
   createUser(
     @Param('id') id: string,

@@ -63,6 +63,9 @@ export class WelcomeMailService {
       action: 'tenant.welcome-mail.resend',
       tenantId: tenant.id,
       details: { outboxId, recipient: tenant.adminEmail },
+      // What this creates: a mail waiting in the outbox (the new invite replaces older ones).
+      before: null,
+      after: { outboxId, status: 'pending' },
     });
     return { outboxId, recipient: tenant.adminEmail, status: 'pending' };
   }

@@ -1,0 +1,18 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsISO8601, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+
+export class CreateApiKeyDto {
+  @ApiProperty({ example: 'ci deploys', description: 'What the key is for' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(100)
+  name!: string;
+
+  @ApiPropertyOptional({
+    example: '2030-01-01T00:00:00Z',
+    description: 'When the key stops working; never when omitted',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true }, { message: 'expiresAt must be an ISO 8601 date-time' })
+  expiresAt?: string;
+}

@@ -1,0 +1,223 @@
+/**
+ * The tenant transaction helper against a real PostgreSQL, on a pool of ONE connection so that
+ * whatever a transaction leaves behind, the next one meets: every tenant sees only its own
+ * schema, writes commit, and a statement, a read-only violation, a statement timeout or a
+ * failing COMMIT each end in an error with the connection handed back clean (no tenant path, no
+ * open transaction, the server's own settings).
+ */
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import { Secret } from '@platform/config';
+import { TenantContext, schemaNameForTenant, type TenantRef } from '@platform/tenancy';
+import { createTestDatabase, type TestDatabase } from '@platform/testing';
+import { ClusterConnections } from '../src/cluster-connections';
+import { TenantTransactionRunner } from '../src/tenant-transaction';
+
+const TIMEOUT_MS = 300;
+
+function newTenant(): TenantRef {
+  const id = randomUUID();
+  return { id, slug: `s${id.slice(0, 8)}`, schemaName: schemaNameForTenant(id), cluster: 'main' };
+}
+
+interface Item {
+  label: string;
+}
+
+interface SessionState {
+  pid: number;
+  searchPath: string;
+  statementTimeout: string;
+  transactionReadOnly: string;
+  items: string | null;
+  inTransaction: boolean;
+}
+
+describe('TenantTransactionRunner (real PostgreSQL, one pooled connection)', () => {
+  let database: TestDatabase;
+  let clusters: ClusterConnections;
+  let runner: TenantTransactionRunner;
+  let admin: Client;
+  let defaults: SessionState;
+  const a = newTenant();
+  const b = newTenant();
+
+  /** What the single pooled connection carries between transactions. */
+  const pooledSession = async (): Promise<SessionState> => {
+    const client = await clusters.pool('main').connect();
+    try {
+      const { rows } = await client.query<SessionState>(
+        `SELECT pg_backend_pid() AS pid,
+                current_setting('search_path') AS "searchPath",
+                current_setting('statement_timeout') AS "statementTimeout",
+                current_setting('transaction_read_only') AS "transactionReadOnly",
+                to_regclass('items')::text AS items,
+                (SELECT xact_start <> query_start FROM pg_stat_activity
+                  WHERE pid = pg_backend_pid()) AS "inTransaction"`,
+      );
+      return rows[0];
+    } finally {
+      client.release();
+    }
+  };
+
+  const as = <T>(tenant: TenantRef, work: () => Promise<T>): Promise<T> =>
+    TenantContext.run(tenant, work);
+
+  const failure = (promise: Promise<unknown>): Promise<{ code?: string; message: string }> =>
+    promise.then(
+      () => {
+        throw new Error('expected the transaction to fail');
+      },
+      (error: { code?: string; message: string }) => error,
+    );
+
+  beforeAll(async () => {
+    database = await createTestDatabase('tenant_tx');
+    admin = new Client({ connectionString: database.url });
+    await admin.connect();
+    for (const [tenant, labels] of [
+      [a, ['a-1', 'a-2']],
+      [b, ['b-1']],
+    ] as const) {
+      const schema = `"${tenant.schemaName}"`;
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      await admin.query(
+        `CREATE TABLE ${schema}.items (label text PRIMARY KEY CHECK (label <> ''))`,
+      );
+      await admin.query(`CREATE TABLE ${schema}.parents (id int PRIMARY KEY)`);
+      await admin.query(
+        `CREATE TABLE ${schema}.children (parent_id int REFERENCES ${schema}.parents
+           DEFERRABLE INITIALLY DEFERRED)`,
+      );
+      for (const label of labels) {
+        await admin.query(`INSERT INTO ${schema}.items VALUES ($1)`, [label]);
+      }
+    }
+    clusters = new ClusterConnections(
+      [{ name: 'main', url: new Secret(database.url) }],
+      { size: 1, maxUses: 10_000, maxLifetimeSeconds: 600 },
+      'tenant-transaction-test',
+    );
+    await clusters.connect();
+    runner = new TenantTransactionRunner(clusters, TIMEOUT_MS);
+    defaults = await pooledSession();
+  });
+
+  afterAll(async () => {
+    await admin?.end();
+    await clusters?.close();
+    await database?.drop();
+  });
+
+  afterEach(async () => {
+    // Whatever the test did, the one connection is the same backend, back to its defaults.
+    expect(await pooledSession()).toEqual(defaults);
+  });
+
+  it('starts from a connection without any tenant path', () => {
+    expect(defaults.items).toBeNull();
+    expect(defaults.inTransaction).toBe(false);
+    expect(defaults.statementTimeout).not.toBe(`${TIMEOUT_MS}ms`);
+  });
+
+  it("reads each tenant's own schema through the unqualified table name", async () => {
+    const sql = 'SELECT label FROM items ORDER BY label';
+    expect(await as(a, () => runner.query<Item>(sql))).toEqual([
+      { label: 'a-1' },
+      { label: 'a-2' },
+    ]);
+    expect(await as(b, () => runner.query<Item>(sql, [], { readOnly: true }))).toEqual([
+      { label: 'b-1' },
+    ]);
+  });
+
+  it('runs the statement with the tenant path, the timeout and the read-only mode set locally', async () => {
+    const [inside] = await as(a, () =>
+      runner.query<{ path: string; timeout: string; readOnly: string; param: string }>(
+        `SELECT current_setting('search_path') AS path,
+                current_setting('statement_timeout') AS timeout,
+                current_setting('transaction_read_only') AS "readOnly",
+                $1::timestamptz::text AS param`,
+        [new Date('2026-01-02T03:04:05.000Z')],
+        { readOnly: true },
+      ),
+    );
+    expect(inside).toEqual({
+      path: a.schemaName,
+      timeout: `${TIMEOUT_MS}ms`,
+      readOnly: 'on',
+      param: expect.stringMatching(/^2026-01-02 03:04:05(\+00)?/),
+    });
+  });
+
+  it('commits a write and returns its rows', async () => {
+    const inserted = await as(b, () =>
+      runner.query<Item>('INSERT INTO items VALUES ($1) RETURNING label', ['b-2']),
+    );
+    expect(inserted).toEqual([{ label: 'b-2' }]);
+    const stored = await admin.query<Item>(
+      `SELECT label FROM "${b.schemaName}".items ORDER BY label`,
+    );
+    expect(stored.rows).toEqual([{ label: 'b-1' }, { label: 'b-2' }]);
+    const other = await admin.query(`SELECT 1 FROM "${a.schemaName}".items WHERE label = 'b-2'`);
+    expect(other.rowCount).toBe(0);
+  });
+
+  it('fails a statement error, keeps nothing of it, and serves the other tenant next', async () => {
+    const error = await failure(
+      as(a, () => runner.query("INSERT INTO items VALUES ('a-3'), ('') RETURNING label")),
+    );
+    expect(error.code).toBe('23514'); // check_violation
+    const stored = await admin.query(`SELECT 1 FROM "${a.schemaName}".items WHERE label = 'a-3'`);
+    expect(stored.rowCount).toBe(0);
+    expect(
+      await as(b, () => runner.query<Item>('SELECT label FROM items WHERE label = $1', ['b-1'])),
+    ).toEqual([{ label: 'b-1' }]);
+  });
+
+  it('refuses a write in a read-only transaction', async () => {
+    const error = await failure(
+      as(a, () => runner.query("INSERT INTO items VALUES ('a-4')", [], { readOnly: true })),
+    );
+    expect(error.code).toBe('25006'); // read_only_sql_transaction
+  });
+
+  it('cancels a statement that runs past the timeout', async () => {
+    const error = await failure(as(a, () => runner.query('SELECT pg_sleep(5)')));
+    expect(error.code).toBe('57014'); // query_canceled by statement_timeout
+  });
+
+  it('fails when the COMMIT itself fails, and keeps nothing', async () => {
+    // The foreign key is deferred: the INSERT succeeds and the COMMIT refuses it.
+    const error = await failure(
+      as(b, () => runner.query('INSERT INTO children VALUES (42) RETURNING parent_id')),
+    );
+    expect(error.code).toBe('23503'); // foreign_key_violation
+    const stored = await admin.query(`SELECT 1 FROM "${b.schemaName}".children`);
+    expect(stored.rowCount).toBe(0);
+  });
+
+  it('answers many queued transactions of two tenants on the one connection with their own rows', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => {
+        const tenant = i % 2 === 0 ? a : b;
+        return as(tenant, async () => ({
+          tenant,
+          labels: (
+            await runner.query<Item>('SELECT label FROM items', [], { readOnly: i % 3 === 0 })
+          ).map((row) => row.label),
+        }));
+      }),
+    );
+    for (const { tenant, labels } of results) {
+      expect(labels.length).toBeGreaterThan(0);
+      const prefix = tenant === a ? 'a-' : 'b-';
+      expect(labels.every((label) => label.startsWith(prefix))).toBe(true);
+    }
+  });
+
+  it('refuses to run without a tenant context', async () => {
+    await expect(runner.query('SELECT 1')).rejects.toThrow(/No tenant context/);
+  });
+});
