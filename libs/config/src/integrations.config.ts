@@ -53,7 +53,7 @@ export const integrationsEnvSchema = z.object({
     .regex(/^_[a-z0-9-]{1,40}$/, 'must be an underscore label such as _platform-challenge')
     .default('_platform-challenge'),
   /** How long a customer has to publish the records before the domain is `verification_failed`. */
-  CUSTOM_DOMAIN_VERIFY_WINDOW_MINUTES: z.coerce.number().int().min(1).default(4320),
+  CUSTOM_DOMAIN_VERIFY_WINDOW_MINUTES: z.coerce.number().positive().default(4320),
   /** First delay between checks; doubles up to an hour. */
   CUSTOM_DOMAIN_VERIFY_RETRY_MS: z.coerce.number().int().min(10).default(60_000),
   CUSTOM_DOMAINS_PER_TENANT: z.coerce.number().int().min(0).max(1000).default(5),

@@ -53,6 +53,11 @@ export class CertificateIssuer {
     return current && !isDueForRenewal(current, now) ? current : null;
   }
 
+  /** Whether `subject` has an issued certificate at all (due for renewal or not). */
+  async hasCurrent(subject: string): Promise<boolean> {
+    return (await this.certificates.current(subject)) !== null;
+  }
+
   async ensure(request: CertificateRequest): Promise<StoredCertificate> {
     const fresh = await this.fresh(request.subject, request.now);
     if (fresh) return fresh;

@@ -14,6 +14,9 @@ const WEEK_MS = 7 * 86_400_000;
 /** A refusal that retrying cannot cure: the domain is marked `certificate_failed` at once. */
 export class CertificateRefused extends Error {}
 
+/** The tenant is still onboarding: ask again a little later. */
+export class TenantNotReadyYet extends Error {}
+
 /**
  * Certificates for verified custom domains, by HTTP-01 (the customer's CNAME sends the CA to
  * the data plane, which answers from the shared challenge store). Guards the platform's ACME
@@ -45,16 +48,22 @@ export class DomainCertificates {
     const tenant = await this.registry
       .getRepository(TenantEntity)
       .findOneBy({ id: domain.tenantId });
+    if (tenant?.status === 'provisioning') {
+      // A domain given at creation can verify before onboarding ends: wait, without using up
+      // the job's attempts (onboarding may itself be retrying an outside system for minutes).
+      throw new TenantNotReadyYet(`tenant ${tenant.slug} is still provisioning`);
+    }
     if (tenant?.status !== 'active') {
-      // Retried by the job's backoff: a tenant still provisioning becomes active in seconds.
-      throw new Error(
+      throw new CertificateRefused(
         `tenant is ${tenant?.status ?? 'missing'}; certificates are issued for active tenants only`,
       );
     }
     if (!this.issuer.enabled) {
       throw new CertificateRefused('certificates are off (ACME_DIRECTORY_URL unset)');
     }
-    if (!(await this.issuer.fresh(domain.hostname, now))) await this.checkBudget(tenant.id);
+    // The weekly budget limits new certificates; renewing one the tenant already has is never
+    // refused by it (a budget below the domain count would otherwise let certificates expire).
+    if (!(await this.issuer.hasCurrent(domain.hostname))) await this.checkBudget(tenant.id);
     await this.issuer.ensure({
       subject: domain.hostname,
       names: [domain.hostname],

@@ -70,4 +70,20 @@ export class DomainsQueue {
       },
     );
   }
+
+  /** Issuance again after `delayMs` (a separate job: the running one holds the plain id). */
+  async issueCertificateLater(domainId: string, delayMs: number): Promise<void> {
+    await this.queue.add(
+      ISSUE_DOMAIN_CERTIFICATE_JOB,
+      { domainId },
+      {
+        jobId: `certificate:${domainId}:after:${Date.now()}`,
+        delay: delayMs,
+        attempts: this.config.provisioning.attempts,
+        backoff: { type: 'exponential', delay: this.config.provisioning.backoffMs },
+        removeOnComplete: true,
+        removeOnFail: true,
+      },
+    );
+  }
 }
