@@ -25,10 +25,13 @@ export async function createControlPlaneApp(
     new DocumentBuilder()
       .setTitle('Tenancy control plane')
       .setDescription(
-        'Onboard and operate tenants. Every route but /health needs the operator token.',
+        'Onboard and operate tenants. Every route but /health and sign-in needs an operator ' +
+          'credential (API key or bootstrap token as a bearer, or the console session cookie ' +
+          'with X-CSRF-Token on writes) and the role it names.',
       )
       .setVersion('1')
       .addBearerAuth()
+      .addCookieAuth('tp_session')
       .build(),
   );
   SwaggerModule.setup('docs', app, document);
