@@ -49,23 +49,6 @@ export class WarmPoolRepository {
     });
   }
 
-  /** Pooled rows a template change left behind (a deploy added a migration). */
-  async behind(cluster: string, latestVersion: number) {
-    return this.registry.query<{ id: string; schemaName: string; cluster: string; slug: string }[]>(
-      `SELECT id, schema_name AS "schemaName", cluster, slug FROM platform.tenants
-        WHERE status = 'pooled' AND cluster = $1 AND template_version < $2`,
-      [cluster, latestVersion],
-    );
-  }
-
-  async recordVersion(id: string, version: number): Promise<void> {
-    await this.registry.query(
-      `UPDATE platform.tenants SET template_version = $2, updated_at = now()
-        WHERE id = $1 AND status = 'pooled'`,
-      [id, version],
-    );
-  }
-
   async warming(cluster: string): Promise<string[]> {
     const rows = await this.registry.query<{ id: string }[]>(
       `SELECT id FROM platform.tenants WHERE status = 'warming' AND cluster = $1

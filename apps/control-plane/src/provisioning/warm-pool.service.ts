@@ -6,7 +6,6 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
-import { TenantSchemaMigrator } from '@platform/database';
 import { PeriodicTask } from '../common/periodic-task';
 import { TenantProvisioner } from './tenant-provisioner.service';
 import { WarmPoolRepository } from './warm-pool.repository';
@@ -24,7 +23,6 @@ export class WarmPool implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     private readonly pool: WarmPoolRepository,
     private readonly provisioner: TenantProvisioner,
-    private readonly migrator: TenantSchemaMigrator,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {
     this.task = new PeriodicTask(
@@ -47,19 +45,14 @@ export class WarmPool implements OnApplicationBootstrap, OnApplicationShutdown {
   }
 
   /**
-   * Brings pooled schemas a deploy left behind up to the latest template (only those at the
-   * latest are claimed, and they count against the pool size), tops the pool up and prepares
-   * every `warming` schema; returns how many schemas it prepared or upgraded.
+   * Tops the pool up and prepares every `warming` schema; returns how many it prepared.
+   * Pooled schemas behind the latest template (a deploy added a migration, or SREs rolled the
+   * fleet back) are left to fleet runs, which include them: the refill never overrules a
+   * deliberate rollback. Until then they are not claimed, and new tenants provision cold.
    */
   async refill(): Promise<number> {
     const cluster = this.config.defaultTenantCluster;
     let prepared = 0;
-    for (const row of await this.pool.behind(cluster, this.migrator.latestVersion)) {
-      if (this.task.isStopped) return prepared;
-      const outcome = await this.migrator.migrate(row);
-      await this.pool.recordVersion(row.id, outcome.toVersion);
-      prepared += 1;
-    }
     await this.pool.topUp(cluster, this.config.integrations.warmPool.size);
     for (const id of await this.pool.warming(cluster)) {
       if (this.task.isStopped) break;
