@@ -52,4 +52,32 @@ export default tseslint.config(
     files: ['libs/config/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
+  {
+    // The ops console's browser modules: plain JavaScript served as is (no build step), so no
+    // TypeScript program to type-check them against; the core rules still apply.
+    files: ['apps/control-plane/src/console/public/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'AbortController',
+          'EventSource',
+          'HTMLElement',
+          'Intl',
+          'Node',
+          'URLSearchParams',
+          'clearTimeout',
+          'crypto',
+          'document',
+          'fetch',
+          'history',
+          'location',
+          'setTimeout',
+          'window',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -11,6 +11,9 @@ import { TenantEventsModule } from '@platform/tenant-events';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
 import { OperatorAuthGuard } from './auth/operator-auth.guard';
 import { AuditModule } from './audit/audit.module';
+import { TenantCertificatesController } from './certificates/tenant-certificates.controller';
+import { TenantCertificates } from './certificates/tenant-certificates.service';
+import { ConsoleModule } from './console/console.module';
 import { ControlPlaneExceptionFilter } from './errors/control-plane-exception.filter';
 import { CustomDomainsController } from './domains/custom-domains.controller';
 import { CustomDomains } from './domains/custom-domains.service';
@@ -48,6 +51,7 @@ export class ControlPlaneModule {
         FleetModule,
         OperatorsModule,
         AuditModule,
+        ConsoleModule,
       ],
       controllers: [
         TenantsController,
@@ -56,12 +60,14 @@ export class ControlPlaneModule {
         OperatorAuthController,
         OperatorsController,
         ApiKeysController,
+        TenantCertificatesController,
       ],
       providers: [
         TenantUsersService,
         TenantProgress,
         WelcomeMailService,
         CustomDomains,
+        TenantCertificates,
         // Every route: who is calling (session, API key, bootstrap token) and its @Roles.
         { provide: APP_GUARD, useClass: OperatorAuthGuard },
         { provide: APP_FILTER, useClass: ControlPlaneExceptionFilter },

@@ -55,6 +55,9 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /docs/docs/swagger-ui-init.js': { need: 'public' },
   'GET /docs-json': { need: 'public' },
   'GET /docs-yaml': { need: 'public' },
+  // The ops console's static files (no data; its API calls are checked like any other).
+  'GET /console': { need: 'public' },
+  'GET /console/:asset': { need: 'public' },
 
   'POST /v1/tenants': {
     need: 'ops',
@@ -68,6 +71,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/tenants/:idOrSlug/progress': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug/mail': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug/audit': { need: 'viewer' },
+  'GET /v1/tenants/:idOrSlug/certificates': { need: 'viewer' },
   'POST /v1/tenants/:id/welcome-mail': { need: 'ops' },
   'POST /v1/tenants/:id/suspend': { need: 'ops' },
   'POST /v1/tenants/:id/resume': { need: 'ops' },
