@@ -8,7 +8,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { Pool } from 'pg';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
 import { readCpuMs, readPostgresCpuMs } from './lib/child-server';
@@ -21,6 +20,7 @@ import {
   ensureOnboardingFleet,
   ONBOARDING_SLUG_PREFIX,
   removeBenchTenants,
+  removeRedisKeys,
   settleDatabase,
   type FleetReport,
 } from './lib/onboarding-fleet';
@@ -41,6 +41,7 @@ const WARM_UP_TENANTS = 3;
 const PROGRESS_EVERY = 50;
 /** Idle backends flush their statistics within 10 s. */
 const STATS_FLUSH_MS = 11_000;
+const TOP_RELATIONS = 6;
 
 /** The goals of issue 3 ("What must be measured"). */
 const GOALS = {
@@ -125,6 +126,8 @@ interface BlockCounters {
   readonly read: number;
   readonly hit: number;
   readonly commits: number;
+  /** The catalog and registry relations with the most blocks read, per round. */
+  readonly topReads?: readonly [string, number][];
 }
 
 function meanParts(samples: readonly ColdSample[]): Record<string, number> {
@@ -147,7 +150,7 @@ async function schemaPhase(settings: OnboardingBenchSettings, fleetReport: Fleet
     await dropFloorSchemas(fleetPool);
     if (leftovers > 0) log(`  removed ${leftovers} tenant(s) an earlier run left behind`);
     log('  vacuum + analyze of catalogs and registry, checkpoint (untimed)');
-    await settleDatabase(fleetPool);
+    await settleDatabase(settings.fleetDatabaseUrl);
     await createEmptyDatabase(settings.emptyDatabaseUrl);
     if (settings.asyncCommitProbe) {
       await createEmptyDatabase(asyncUrl);
@@ -204,21 +207,19 @@ async function schemaPhase(settings: OnboardingBenchSettings, fleetReport: Fleet
     const warm = new Map<OnboardingTarget, WarmSample[]>(compared.map((t) => [t, []]));
 
     // One tenant on each database in turn, the order rotating, so that whatever else the
-    // machine does at a moment hits every database alike. The SQL floor runs right after the
-    // cold tenant of the same database.
+    // machine does at a moment hits every database alike; right after each cold tenant, the
+    // reference on the same database: the template's statements alone, in one transaction.
     const coldPhase = await measured(targets, n, async (i) => {
       for (const target of rotate(targets, i)) {
         cold.get(target)!.push(await target.coldOne(warming.get(target)![i]));
-        if (target !== probe)
-          floors.get(target)!.push(await sqlFloorOnce(target.pool, nextFloorSchema()));
+        const floor = floors.get(target);
+        if (floor) floor.push(await sqlFloorOnce(target.pool, nextFloorSchema()));
       }
       if ((i + 1) % PROGRESS_EVERY === 0 || i + 1 === n) {
-        progress(
-          'cold',
-          i + 1,
-          n,
-          targets.map((t) => [t.label, cold.get(t)!.map((s) => s.ms)]),
-        );
+        progress('cold ', i + 1, n, [
+          ...targets.map((t): [string, number[]] => [t.label, cold.get(t)!.map((s) => s.ms)]),
+          ...compared.map((t): [string, number[]] => [`${t.label} floor`, floors.get(t)!]),
+        ]);
       }
     });
     for (const target of targets) await target.checkPooled();
@@ -267,6 +268,7 @@ async function schemaPhase(settings: OnboardingBenchSettings, fleetReport: Fleet
         label: probe!.label,
         cold: sampleStats(probeSamples.map((s) => s.ms)),
         coldPartsMean: meanParts(probeSamples),
+        blocksPerTenant: coldPhase.blocksPerTenant.get(probe!)!,
         /** Median of probe[i] / cold@0[i]. */
         pairedRatioToSync: pairedRatio(
           probeSamples.map((s) => s.ms),
@@ -287,7 +289,8 @@ async function schemaPhase(settings: OnboardingBenchSettings, fleetReport: Fleet
     await fleetPool.end();
     await dropDatabase(settings.emptyDatabaseUrl).catch(() => undefined);
     await dropDatabase(asyncUrl).catch(() => undefined);
-    await removeRedisKeys(settings.redisUrl);
+    // The jobs the API contexts enqueued (never consumed) and Bull's bookkeeping around them.
+    await removeRedisKeys(settings.redisUrl, `${ONBOARDING_REDIS_PREFIX}-*`);
   }
 }
 
@@ -317,9 +320,16 @@ async function measured(
   n: number,
   round: (i: number) => Promise<void>,
 ) {
+  // Counts of earlier work (the vacuum at start, the warm-up) are reported lazily too: let
+  // them land before the window opens.
+  await sleep(STATS_FLUSH_MS);
   for (const target of targets) await target.touch();
   const before = new Map<OnboardingTarget, BlockCounters>();
-  for (const target of targets) before.set(target, await target.blockCounters());
+  const readsBefore = new Map<OnboardingTarget, Map<string, number>>();
+  for (const target of targets) {
+    before.set(target, await target.blockCounters());
+    readsBefore.set(target, await target.relationReads());
+  }
   const window = cpuWindow();
   const loadAtStart = loadavg()[0] ?? 0;
   for (let i = 0; i < n; i += 1) await round(i);
@@ -330,10 +340,17 @@ async function measured(
   for (const target of targets) {
     const start = before.get(target)!;
     const after = await target.blockCounters();
+    const startReads = readsBefore.get(target)!;
+    const topReads = [...(await target.relationReads())]
+      .map(([name, read]): [string, number] => [name, (read - (startReads.get(name) ?? 0)) / n])
+      .filter(([, read]) => read > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, TOP_RELATIONS);
     blocksPerTenant.set(target, {
       read: (after.read - start.read) / n,
       hit: (after.hit - start.hit) / n,
       commits: (after.commits - start.commits) / n,
+      topReads,
     });
   }
   return { cpu, loadAtStart, blocksPerTenant };
@@ -357,28 +374,6 @@ async function setAsyncCommit(databaseUrl: string): Promise<void> {
     await pool.query(`ALTER DATABASE "${name}" SET synchronous_commit = off`);
   } finally {
     await pool.end();
-  }
-}
-
-/** The jobs the API contexts enqueued (never consumed) and the Bull bookkeeping around them. */
-async function removeRedisKeys(redisUrl: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(
-        cursor,
-        'MATCH',
-        `${ONBOARDING_REDIS_PREFIX}-*`,
-        'COUNT',
-        1000,
-      );
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
   }
 }
 
@@ -530,18 +525,23 @@ function printSummary(schema: SchemaResult | null, e2e: E2eResult | null) {
           (c ? fmt(c.get(label) ?? 0).padStart(11) : ''),
       );
     }
-    log(
-      `  ${'shared-buffer misses per tenant (pg_stat_database blks_read)'.padEnd(62)}` +
-        `${fmt(empty.coldBlocksPerTenant.read).padStart(8)}${fmt(fleet.coldBlocksPerTenant.read).padStart(9)}`,
-    );
-    log(
-      `  ${'shared-buffer hits per tenant (blks_hit)'.padEnd(62)}` +
-        `${fmt(empty.coldBlocksPerTenant.hit, 0).padStart(8)}${fmt(fleet.coldBlocksPerTenant.hit, 0).padStart(9)}`,
-    );
-    log(
-      `  ${'commits per tenant (xact_commit)'.padEnd(62)}` +
-        `${fmt(empty.coldBlocksPerTenant.commits).padStart(8)}${fmt(fleet.coldBlocksPerTenant.commits).padStart(9)}`,
-    );
+    log(`  per round (the cold tenant and its SQL-floor schema; probe: the cold tenant only):`);
+    const probeBlocks = schema.asyncCommitProbe?.blocksPerTenant;
+    const counterRow = (text: string, key: 'read' | 'hit' | 'commits', digits: number) =>
+      log(
+        `  ${text.padEnd(62)}${fmt(empty.coldBlocksPerTenant[key], digits).padStart(8)}` +
+          `${fmt(fleet.coldBlocksPerTenant[key], digits).padStart(9)}` +
+          (probeBlocks ? fmt(probeBlocks[key], digits).padStart(11) : ''),
+      );
+    counterRow('  shared-buffer misses (pg_stat_database blks_read)', 'read', 1);
+    counterRow('  shared-buffer hits (blks_hit)', 'hit', 0);
+    counterRow('  transactions (xact_commit, read-only ones too)', 'commits', 1);
+    for (const target of schema.targets) {
+      const top = (target.coldBlocksPerTenant.topReads ?? [])
+        .map(([name, read]) => `${name} ${fmt(read)}`)
+        .join(', ');
+      log(`    most misses @${target.label}: ${top || 'none'}`);
+    }
     log(`  durable commit floor (one-row INSERT): p50 ${fmt(schema.commitFloorMs.p50, 2)} ms`);
     const cpu = schema.cpu.cold;
     log(
@@ -554,7 +554,10 @@ function printSummary(schema: SchemaResult | null, e2e: E2eResult | null) {
   if (e2e) {
     log(
       `End to end: ${e2e.tenants} tenants posted at once, ${e2e.workers.inProcess + e2e.workers.processes} worker(s) x ${e2e.workers.jobsEach} jobs, ` +
-        (e2e.warmPool > 0 ? `warm pool of ${e2e.warmPool}` : 'no warm pool (cold)'),
+        (e2e.warmPool > 0
+          ? `warm pool of ${e2e.warmPool} (${e2e.claimedFromPool} claimed a pooled schema; ` +
+            'their schema steps ran before the POST and count in the step times)'
+          : 'no warm pool (cold)'),
     );
     log(line);
     log(

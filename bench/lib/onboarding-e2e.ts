@@ -50,6 +50,8 @@ export interface E2eResult {
   readonly timeToMailMs: SampleStats;
   /** POST until its job started the first step (time in the queue). */
   readonly queueWaitMs: SampleStats;
+  /** Tenants whose schema came from the warm pool (its steps ran before the POST). */
+  readonly claimedFromPool: number;
   readonly steps: readonly StepTimes[];
   readonly slowestStep: string;
   readonly cpuSeconds: {
@@ -238,14 +240,20 @@ export async function runOnboardingE2e(
         }
       }
     }
+    // A tenant that claimed a pooled schema had its schema steps run before its POST (and its
+    // created_at set at the claim): its queue wait is until the first step after the claim.
     const { rows: tenants } = await db.query<{
       slug: string;
       activated_at: Date;
       first_step: Date;
+      from_pool: boolean;
     }>(
       `SELECT t.slug, t.activated_at,
               (SELECT min(s.started_at) FROM platform.provisioning_steps s
-                WHERE s.tenant_id = t.id) AS first_step
+                WHERE s.tenant_id = t.id AND s.started_at >= t.created_at) AS first_step,
+              EXISTS (SELECT 1 FROM platform.provisioning_steps s
+                       WHERE s.tenant_id = t.id AND s.step = 'create-schema'
+                         AND s.started_at < t.created_at) AS from_pool
          FROM platform.tenants t WHERE starts_with(t.slug, $1)`,
       [prefix],
     );
@@ -310,6 +318,7 @@ export async function runOnboardingE2e(
       timeToActiveMs: sampleStats(toActive),
       timeToMailMs: sampleStats(toMail),
       queueWaitMs: sampleStats(queueWait),
+      claimedFromPool: tenants.filter((row) => row.from_pool).length,
       steps,
       slowestStep: slowest?.step ?? 'none',
       cpuSeconds,

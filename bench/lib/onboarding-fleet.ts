@@ -5,11 +5,12 @@
  * so one run never measures a catalog or registry the last one grew. The empty one is created
  * for each run and dropped at its end.
  */
+import { Redis } from 'ioredis';
 import { Client, Pool } from 'pg';
 import { ensureDatabaseExists, migratePlatformSchema } from '@platform/database';
 import { PLATFORM_MIGRATIONS } from '@platform/migrations';
 import { quoteTenantSchema } from '@platform/tenancy';
-import { BENCH_SLUG_PATTERN, loadBenchSettings } from './bench-settings';
+import { BENCH_REDIS_PREFIX, BENCH_SLUG_PATTERN, loadBenchSettings } from './bench-settings';
 import type { OnboardingBenchSettings } from './onboarding-settings';
 import { prepareFleet } from './tenant-fleet';
 
@@ -124,6 +125,8 @@ export async function ensureOnboardingFleet(
     },
     log,
   );
+  // Bull's counters and the like, left by the build's queues in their own Redis database.
+  await removeRedisKeys(buildRedisUrl(settings.redisUrl), `${BENCH_REDIS_PREFIX}:bull:*`);
   const after = await activeFleetTenants(settings.fleetDatabaseUrl);
   if (after !== settings.fleetTenants) {
     throw new Error(
@@ -177,10 +180,20 @@ export async function removeBenchTenants(pool: Pool): Promise<number> {
  * autovacuum keeps them on a production server (it is off on the development machine), and a
  * checkpoint, so no measurement pays for flushing the setup's buffers.
  */
-export async function settleDatabase(pool: Pool): Promise<void> {
-  await pool.query(`VACUUM (ANALYZE) ${CATALOGS.map((name) => `pg_catalog.${name}`).join(', ')}`);
-  await pool.query(`VACUUM (ANALYZE) ${REGISTRY_TABLES.join(', ')}`);
-  await pool.query('CHECKPOINT');
+export async function settleDatabase(databaseUrl: string): Promise<void> {
+  // Its own session, ended at once: a backend reports its block reads when it exits, so the
+  // vacuum's reads do not land in the bench's later counts.
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(
+      `VACUUM (ANALYZE) ${CATALOGS.map((name) => `pg_catalog.${name}`).join(', ')}`,
+    );
+    await client.query(`VACUUM (ANALYZE) ${REGISTRY_TABLES.join(', ')}`);
+    await client.query('CHECKPOINT');
+  } finally {
+    await client.end();
+  }
 }
 
 /** The "0 tenants" database: dropped if an earlier run left it, created, registry migrated. */
@@ -221,4 +234,20 @@ export async function databaseShape(pool: Pool) {
     registryTenants: row.tenants,
     tenantSchemas: row.tenant_schemas,
   };
+}
+
+/** Deletes the keys matching `pattern` (SCAN, not KEYS: the server may be shared). */
+export async function removeRedisKeys(redisUrl: string, pattern: string): Promise<void> {
+  const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
