@@ -15,15 +15,17 @@ import {
   startServerChild,
   type ServerChild,
 } from './lib/child-server';
+import { probeBackendCpu } from './lib/backend-cpu';
 import { mapLimit, sleep } from './lib/concurrency';
 import { HostClient } from './lib/http-client';
-import { runLoad, type LoadResult } from './lib/load';
+import { runLoad, type LoadOptions, type LoadResult } from './lib/load';
 import { measureRoundTrips, REPLY_DELAY_MS, type RoundTripResult } from './lib/round-trips';
 import { prepareFleet, type BenchTenant, type ProvisioningReport } from './lib/tenant-fleet';
 
 const PROJECTS_PATH = '/api/projects';
 const EXPECTED_ITEMS = 20;
 const SETTLE_MS = 2_000;
+const STATS_FLUSH_MS = 1_500;
 const RSS_FEW_TENANTS = 10;
 const RSS_REQUESTS_PER_PHASE = 10_000;
 const RESULTS_FILE = join(__dirname, 'results', 'latest.json');
@@ -37,6 +39,8 @@ interface ServerSpec {
   readonly env: NodeJS.ProcessEnv;
   /** The data plane resolves the tenant from Host; the others ignore it. */
   readonly tenantAware: boolean;
+  /** Its connections' `application_name`: their backends' CPU is this server's database cost. */
+  readonly applicationName: string;
 }
 
 interface ThroughputRun extends LoadResult {
@@ -46,6 +50,16 @@ interface ThroughputRun extends LoadResult {
   readonly serverCpuMsPerRequest: number;
   /** CPU all PostgreSQL processes used per request during the window. */
   readonly postgresCpuMsPerRequest: number;
+  /**
+   * CPU of this server's own backends (by application_name) per request: unlike the figure
+   * above, not moved by other work on the same PostgreSQL (other test suites, autovacuum).
+   */
+  readonly ownBackendsCpuMsPerRequest: number;
+  /**
+   * Shared-buffer hits per request in the bench database (pg_stat_database): about 2 for the
+   * query itself; more while backends still load catalog entries of schemas they meet first.
+   */
+  readonly bufferHitsPerRequest: number;
   /** CPU autocannon (the bench parent) used per request during the window. */
   readonly loadGeneratorCpuMsPerRequest: number;
   readonly serverRssMb: number;
@@ -79,6 +93,7 @@ function serverSpecs(settings: BenchSettings, fixedSchema: string): ServerSpec[]
       entry: 'bench/baseline/baseline-server.ts',
       env: serverEnv(settings, { BENCH_SCHEMA: fixedSchema }),
       tenantAware: false,
+      applicationName: 'bench-baseline',
     },
     {
       key: 'dataPlane',
@@ -86,6 +101,7 @@ function serverSpecs(settings: BenchSettings, fixedSchema: string): ServerSpec[]
       entry: 'bench/servers/data-plane-server.ts',
       env: serverEnv(settings),
       tenantAware: true,
+      applicationName: 'data-plane',
     },
     {
       key: 'ceiling',
@@ -93,6 +109,7 @@ function serverSpecs(settings: BenchSettings, fixedSchema: string): ServerSpec[]
       entry: 'bench/raw-pg-server.ts',
       env: serverEnv(settings, { BENCH_SCHEMA: fixedSchema }),
       tenantAware: false,
+      applicationName: 'bench-raw-pg',
     },
   ];
 }
@@ -122,16 +139,36 @@ async function sanityCheck(child: ServerChild, spec: ServerSpec, tenants: readon
   }
 }
 
+/** Shared-buffer hits so far in the bench database (every backend, every statement). */
+async function readBufferHits(databaseUrl: string): Promise<number> {
+  const client = new Client({ connectionString: databaseUrl, application_name: 'bench-probe' });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ hits: string }>(
+      'SELECT blks_hit::text AS hits FROM pg_stat_database WHERE datname = current_database()',
+    );
+    return Number(rows[0]?.hits ?? 0);
+  } finally {
+    await client.end();
+  }
+}
+
 function randomPicker(tenants: readonly BenchTenant[]) {
   return () => tenants[Math.floor(Math.random() * tenants.length)];
 }
 
-async function throughputRun(
+interface RunningServer {
+  readonly spec: ServerSpec;
+  readonly child: ServerChild;
+  readonly load: Omit<LoadOptions, 'durationSeconds'>;
+}
+
+/** Starts one server, checks it answers correctly, and warms it up (JIT, pools, caches). */
+async function startThroughputServer(
   spec: ServerSpec,
-  round: number,
   settings: BenchSettings,
   loadTenants: readonly BenchTenant[],
-): Promise<ThroughputRun> {
+): Promise<RunningServer> {
   const child = await startServerChild({ name: spec.key, entry: spec.entry, env: spec.env });
   try {
     await sanityCheck(child, spec, loadTenants);
@@ -141,37 +178,88 @@ async function throughputRun(
       connections: settings.connections,
       pick: randomPicker(loadTenants),
     };
-    if (settings.warmupSeconds > 0)
+    if (settings.warmupSeconds > 0) {
       await runLoad({ ...load, durationSeconds: settings.warmupSeconds });
-    const loadAverageAtStart = loadavg()[0] ?? 0;
-    const cpuBefore = child.cpuMs();
-    const postgresCpuBefore = readPostgresCpuMs();
-    const result = await runLoad({ ...load, durationSeconds: settings.durationSeconds });
-    const serverCpuMs = child.cpuMs() - cpuBefore;
-    const postgresCpuMs = readPostgresCpuMs() - postgresCpuBefore;
-    if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
-      throw new Error(
-        `${spec.key}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load`,
-      );
     }
-    const run: ThroughputRun = {
-      ...result,
-      server: spec.key,
-      round,
-      serverCpuMsPerRequest: serverCpuMs / Math.max(result.requests, 1),
-      postgresCpuMsPerRequest: postgresCpuMs / Math.max(result.requests, 1),
-      loadGeneratorCpuMsPerRequest: result.loadGeneratorCpuMs / Math.max(result.requests, 1),
-      serverRssMb: mb(child.rssBytes()),
-      loadAverageAtStart,
-    };
-    log(
-      `  round ${round} ${spec.label.padEnd(36)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
-        `  p99 ${run.latencyMs.p99.toFixed(1).padStart(5)} ms  CPU ms/req: server ${run.serverCpuMsPerRequest.toFixed(3)}` +
-        ` postgres ${run.postgresCpuMsPerRequest.toFixed(3)} load generator ${run.loadGeneratorCpuMsPerRequest.toFixed(3)}`,
-    );
-    return run;
-  } finally {
+    return { spec, child, load };
+  } catch (error) {
     await child.stop();
+    throw error;
+  }
+}
+
+/** One measured window of load on a running server, with its CPU and database costs. */
+async function measureWindow(
+  server: RunningServer,
+  round: number,
+  settings: BenchSettings,
+): Promise<ThroughputRun> {
+  const { spec, child, load } = server;
+  const loadAverageAtStart = loadavg()[0] ?? 0;
+  const ownBackends = await probeBackendCpu(settings.databaseUrl, [spec.applicationName]);
+  const hitsBefore = await readBufferHits(settings.databaseUrl);
+  const cpuBefore = child.cpuMs();
+  const postgresCpuBefore = readPostgresCpuMs();
+  const result = await runLoad({ ...load, durationSeconds: settings.durationSeconds });
+  const serverCpuMs = child.cpuMs() - cpuBefore;
+  const postgresCpuMs = readPostgresCpuMs() - postgresCpuBefore;
+  const ownBackendsCpuMs = await ownBackends.read();
+  await ownBackends.close();
+  // Backends report their statistics at most once a second, when idle: let them.
+  await sleep(STATS_FLUSH_MS);
+  const bufferHits = (await readBufferHits(settings.databaseUrl)) - hitsBefore;
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0) {
+    throw new Error(
+      `${spec.key}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts under load`,
+    );
+  }
+  const perRequest = (value: number) => value / Math.max(result.requests, 1);
+  const run: ThroughputRun = {
+    ...result,
+    server: spec.key,
+    round,
+    serverCpuMsPerRequest: perRequest(serverCpuMs),
+    postgresCpuMsPerRequest: perRequest(postgresCpuMs),
+    ownBackendsCpuMsPerRequest: perRequest(ownBackendsCpuMs),
+    bufferHitsPerRequest: perRequest(bufferHits),
+    loadGeneratorCpuMsPerRequest: perRequest(result.loadGeneratorCpuMs),
+    serverRssMb: mb(child.rssBytes()),
+    loadAverageAtStart,
+  };
+  log(
+    `  round ${round} ${spec.label.padEnd(36)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
+      `  p99 ${run.latencyMs.p99.toFixed(1).padStart(5)} ms  CPU ms/req: server ${run.serverCpuMsPerRequest.toFixed(3)}` +
+      ` postgres ${run.postgresCpuMsPerRequest.toFixed(3)} (own backends ${run.ownBackendsCpuMsPerRequest.toFixed(3)})` +
+      ` load generator ${run.loadGeneratorCpuMsPerRequest.toFixed(3)}; buffer hits/req ${run.bufferHitsPerRequest.toFixed(1)}` +
+      `; load avg ${loadAverageAtStart.toFixed(1)}`,
+  );
+  return run;
+}
+
+/**
+ * All three servers run side by side (each in its own process, idle while another is measured),
+ * are warmed up once, and are then measured in short windows taken in turn — (1) (2) (3), then
+ * (3) (2) (1), and so on — so every round compares them within the same minute of machine load,
+ * and a drift of that load over the run affects all three alike.
+ */
+async function throughputPhase(
+  specs: readonly ServerSpec[],
+  settings: BenchSettings,
+  loadTenants: readonly BenchTenant[],
+): Promise<ThroughputRun[]> {
+  const servers: RunningServer[] = [];
+  try {
+    for (const spec of specs) {
+      servers.push(await startThroughputServer(spec, settings, loadTenants));
+    }
+    const runs: ThroughputRun[] = [];
+    for (let round = 1; round <= settings.rounds; round += 1) {
+      const order = round % 2 === 1 ? servers : [...servers].reverse();
+      for (const server of order) runs.push(await measureWindow(server, round, settings));
+    }
+    return runs;
+  } finally {
+    for (const server of servers) await server.child.stop();
   }
 }
 
@@ -286,36 +374,74 @@ async function roundTripPhase(
   return results;
 }
 
-function best(runs: readonly ThroughputRun[], key: ServerKey): ThroughputRun {
-  return runs
-    .filter((run) => run.server === key)
-    .reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+/** Per server, the median of each figure over its windows (the runs themselves are in the JSON). */
+function typicalRun(runs: readonly ThroughputRun[], key: ServerKey) {
+  const own = runs.filter((run) => run.server === key);
+  const of = (pick: (run: ThroughputRun) => number) => median(own.map(pick));
+  return {
+    requestsPerSecond: of((run) => run.requestsPerSecond),
+    p50Ms: of((run) => run.latencyMs.p50),
+    p99Ms: of((run) => run.latencyMs.p99),
+    serverCpuMsPerRequest: of((run) => run.serverCpuMsPerRequest),
+    postgresCpuMsPerRequest: of((run) => run.postgresCpuMsPerRequest),
+    ownBackendsCpuMsPerRequest: of((run) => run.ownBackendsCpuMsPerRequest),
+    loadGeneratorCpuMsPerRequest: of((run) => run.loadGeneratorCpuMsPerRequest),
+    bufferHitsPerRequest: of((run) => run.bufferHitsPerRequest),
+    serverRssMb: Math.max(...own.map((run) => run.serverRssMb)),
+  };
 }
 
 function summariseThroughput(runs: readonly ThroughputRun[], rounds: number) {
-  const [baseline, dataPlane, ceiling] = (['baseline', 'dataPlane', 'ceiling'] as const).map(
-    (key) => best(runs, key),
-  );
-  const ratios = {
-    '(2)/(1) data plane / NestJS baseline':
-      dataPlane.requestsPerSecond / baseline.requestsPerSecond,
-    '(2)/(3) data plane / raw ceiling': dataPlane.requestsPerSecond / ceiling.requestsPerSecond,
-    '(1)/(3) NestJS baseline / raw ceiling': baseline.requestsPerSecond / ceiling.requestsPerSecond,
-  };
   const perRound = Array.from({ length: rounds }, (_, i) => {
     const of = (key: ServerKey) => runs.find((run) => run.round === i + 1 && run.server === key)!;
+    const [base, plane, raw] = [of('baseline'), of('dataPlane'), of('ceiling')];
     return {
       round: i + 1,
-      dataPlaneOverBaseline: of('dataPlane').requestsPerSecond / of('baseline').requestsPerSecond,
-      dataPlaneOverCeiling: of('dataPlane').requestsPerSecond / of('ceiling').requestsPerSecond,
+      dataPlaneOverBaseline: plane.requestsPerSecond / base.requestsPerSecond,
+      p99OverBaseline: plane.latencyMs.p99 / base.latencyMs.p99,
+      dataPlaneOverCeiling: plane.requestsPerSecond / raw.requestsPerSecond,
+      baselineOverCeiling: base.requestsPerSecond / raw.requestsPerSecond,
+      cpuCostBaselineOverDataPlane: cpuCost(base) / cpuCost(plane),
     };
   });
-  return {
-    selection: 'best run (highest req/s) per server',
-    best: { baseline, dataPlane, ceiling },
-    ratios,
-    perRound,
+  type Round = (typeof perRound)[number];
+  const spread = (pick: (round: Round) => number) => {
+    const values = perRound.map(pick);
+    return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
   };
+  return {
+    selection: 'per server the median of its windows; ratios taken within each round',
+    typical: {
+      baseline: typicalRun(runs, 'baseline'),
+      dataPlane: typicalRun(runs, 'dataPlane'),
+      ceiling: typicalRun(runs, 'ceiling'),
+    },
+    perRound,
+    ratios: {
+      dataPlaneOverBaseline: spread((r) => r.dataPlaneOverBaseline),
+      p99OverBaseline: spread((r) => r.p99OverBaseline),
+      dataPlaneOverCeiling: spread((r) => r.dataPlaneOverCeiling),
+      baselineOverCeiling: spread((r) => r.baselineOverCeiling),
+      cpuCostBaselineOverDataPlane: spread((r) => r.cpuCostBaselineOverDataPlane),
+    },
+  };
+}
+
+/**
+ * CPU per request on the shared cores: the server, its own PostgreSQL backends and the load
+ * generator. Its ratio between two servers estimates their throughput ratio on two saturated
+ * cores, whatever else ran on the machine meanwhile (other work shows in req/s, not here).
+ */
+function cpuCost(run: ThroughputRun): number {
+  return (
+    run.serverCpuMsPerRequest + run.ownBackendsCpuMsPerRequest + run.loadGeneratorCpuMsPerRequest
+  );
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function environmentFacts(settings: BenchSettings) {
@@ -367,32 +493,49 @@ function printSummary(
   log('');
   log(line);
   if (throughput) {
-    log('Throughput, GET /api/projects (20 rows); per server the best round (highest req/s)');
+    log('Throughput, GET /api/projects (20 rows); per server the median of its windows');
     log(line);
-    log(`${''.padEnd(38)}${''.padStart(27)}${'---- CPU ms per request ----'.padStart(30)}`);
+    log(`${''.padEnd(38)}${''.padStart(27)}${'------ CPU ms per request ------'.padStart(40)}`);
     log(
       `${'server'.padEnd(38)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}` +
-        `${'server'.padStart(10)}${'postgres'.padStart(10)}${'loadgen'.padStart(10)}${'RSS MB'.padStart(9)}`,
+        `${'server'.padStart(10)}${'postgres'.padStart(10)}${'own PG'.padStart(10)}` +
+        `${'loadgen'.padStart(10)}${'RSS MB'.padStart(9)}`,
     );
     for (const spec of specs) {
-      const run = throughput.best[spec.key];
+      const run = throughput.typical[spec.key];
       log(
         `${spec.label.padEnd(38)}${run.requestsPerSecond.toFixed(0).padStart(9)}` +
-          `${run.latencyMs.p50.toFixed(1).padStart(9)}${run.latencyMs.p99.toFixed(1).padStart(9)}` +
+          `${run.p50Ms.toFixed(1).padStart(9)}${run.p99Ms.toFixed(1).padStart(9)}` +
           `${run.serverCpuMsPerRequest.toFixed(3).padStart(10)}` +
           `${run.postgresCpuMsPerRequest.toFixed(3).padStart(10)}` +
+          `${run.ownBackendsCpuMsPerRequest.toFixed(3).padStart(10)}` +
           `${run.loadGeneratorCpuMsPerRequest.toFixed(3).padStart(10)}` +
           `${run.serverRssMb.toFixed(1).padStart(9)}`,
       );
     }
     log('');
-    for (const [name, value] of Object.entries(throughput.ratios)) {
-      log(`${name.padEnd(40)} ${(value * 100).toFixed(1)} %`);
+    const pct = (value: number) => `${(value * 100).toFixed(1)} %`;
+    const times = (value: number) => `${value.toFixed(2)}x`;
+    log('ratios within each round (the same minute of machine load): median [min - max]');
+    const ratioLines: [string, { median: number; min: number; max: number }, typeof pct][] = [
+      ['(2)/(1) req/s, data plane / NestJS baseline', throughput.ratios.dataPlaneOverBaseline, pct],
+      ['(2)/(1) p99 latency', throughput.ratios.p99OverBaseline, times],
+      ['(2)/(3) req/s, data plane / raw ceiling', throughput.ratios.dataPlaneOverCeiling, pct],
+      ['(1)/(3) req/s, NestJS baseline / raw ceiling', throughput.ratios.baselineOverCeiling, pct],
+      [
+        '(1)/(2) CPU per request (server + own PG + loadgen)',
+        throughput.ratios.cpuCostBaselineOverDataPlane,
+        pct,
+      ],
+    ];
+    for (const [name, value, format] of ratioLines) {
+      log(
+        `  ${name.padEnd(52)} ${format(value.median).padStart(8)}  [${format(value.min)} - ${format(value.max)}]`,
+      );
     }
-    const perRound = throughput.perRound
-      .map((r) => `round ${r.round}: ${(r.dataPlaneOverBaseline * 100).toFixed(1)} %`)
-      .join(', ');
-    log(`(2)/(1) within each round: ${perRound}`);
+    log(
+      `  (2)/(1) req/s by round: ${throughput.perRound.map((r) => pct(r.dataPlaneOverBaseline)).join(', ')}`,
+    );
     log('');
   }
   const memorySummary = summariseMemory(memory);
@@ -453,10 +596,11 @@ async function main(): Promise<void> {
   const runs: ThroughputRun[] = [];
   let throughput: ReturnType<typeof summariseThroughput> | null = null;
   if (settings.phases.includes('throughput')) {
-    log('== throughput: (1), (2), (3) one after the other, repeated per round');
-    for (let round = 1; round <= settings.rounds; round += 1) {
-      for (const spec of specs) runs.push(await throughputRun(spec, round, settings, loadTenants));
-    }
+    log(
+      `== throughput: (1), (2), (3) side by side, warmed ${settings.warmupSeconds} s each, then ` +
+        `${settings.rounds} rounds of ${settings.durationSeconds} s windows in turn`,
+    );
+    runs.push(...(await throughputPhase(specs, settings, loadTenants)));
     throughput = summariseThroughput(runs, settings.rounds);
   }
 

@@ -159,9 +159,8 @@ async function provisionThroughPlatform(
   });
   // Loaded only when tenants are missing: measuring an already provisioned fleet must not
   // depend on the control plane's code (or its state while someone is changing it).
-  const { createControlPlaneApp, createWorker } = await import(
-    '../../apps/control-plane/src/control-plane.app'
-  );
+  const { createControlPlaneApp, createWorker } =
+    await import('../../apps/control-plane/src/control-plane.app');
   let controlPlane: INestApplication | null = null;
   const workers: INestApplicationContext[] = [];
   try {

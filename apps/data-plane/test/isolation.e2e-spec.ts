@@ -93,9 +93,17 @@ describe('data plane isolation under concurrent mixed-tenant load (direct Postgr
   });
 
   it(`serves ${REQUESTS} interleaved requests for ${TENANTS} tenants with zero foreign rows`, async () => {
-    const pool = platform.dataPlane.get(ClusterConnections).pool('main');
-    // Fewer pooled connections than tenants: every connection must serve several tenants.
-    expect(pool.options.max).toBeLessThan(TENANTS);
+    const clusters = platform.dataPlane.get(ClusterConnections);
+    // Fewer pooled connections than tenants: connections must serve several tenants each.
+    const lanes = clusters.tenantPools('main');
+    const connections = lanes.reduce((sum, lane) => sum + lane.options.max, 0);
+    expect(connections).toBeLessThan(TENANTS);
+    const tenantsPerLane = new Map<Pool, number>();
+    for (const tenant of tenants) {
+      const lane = clusters.tenantPool('main', tenant.id);
+      tenantsPerLane.set(lane, (tenantsPerLane.get(lane) ?? 0) + 1);
+    }
+    expect([...tenantsPerLane].some(([lane, count]) => count > lane.options.max)).toBe(true);
 
     const report = await runMixedLoad(client, tenants, {
       requests: REQUESTS,
@@ -129,11 +137,15 @@ describe('data plane isolation under concurrent mixed-tenant load (direct Postgr
 
   it('hands back every pooled connection with the server-default search_path after the load', async () => {
     const defaults = await serverDefaults(platform.database.url);
-    const pool = platform.dataPlane.get(ClusterConnections).pool('main');
-    const open = pool.totalCount;
+    const clusters = platform.dataPlane.get(ClusterConnections);
+    // Every pool of the cluster: the tenant lanes and the one registry lookups use.
+    const pools = [...new Set([...clusters.tenantPools('main'), clusters.pool('main')])];
+    const open = pools.reduce((sum, pool) => sum + pool.totalCount, 0);
     expect(open).toBeGreaterThan(1);
-    // Check out every connection the pool holds at once, so none is skipped.
-    const borrowed = await Promise.all(Array.from({ length: open }, () => pool.connect()));
+    // Check out every connection each pool holds at once, so none is skipped.
+    const borrowed = await Promise.all(
+      pools.flatMap((pool) => Array.from({ length: pool.totalCount }, () => pool.connect())),
+    );
     try {
       const states = await Promise.all(borrowed.map(sessionState));
       expect(new Set(states.map((state) => state.pid)).size).toBe(open);
@@ -162,8 +174,11 @@ describe('a request that fails mid-transaction leaves no tenant path on its conn
   let defaults: { searchPath: string; statementTimeout: string };
 
   beforeAll(async () => {
-    // One pooled connection: whatever a failed request leaves on it, the next request gets.
-    platform = await startPlatform({ dataPlaneEnv: { DATABASE_POOL_SIZE: '1' } });
+    // One pooled connection: whatever a failed request leaves on it, the next request gets. One
+    // lane, so both tenants (and the registry lookups) share it; lanes have their own suite below.
+    platform = await startPlatform({
+      dataPlaneEnv: { DATABASE_POOL_SIZE: '1', DATABASE_POOL_LANES: '1' },
+    });
     client = new HostClient(platform.dataPlaneUrl, 10);
     const [a, b] = await Promise.all([
       platform.createTenant('fail-a'),
@@ -194,7 +209,9 @@ describe('a request that fails mid-transaction leaves no tenant path on its conn
       if (created.status !== 201)
         throw new Error(`seed ${name}: ${created.status} ${created.text}`);
     }
-    pool = platform.dataPlane.get(ClusterConnections).pool('main');
+    const clusters = platform.dataPlane.get(ClusterConnections);
+    pool = clusters.pool('main');
+    expect(clusters.tenantPools('main')).toEqual([pool]);
     defaults = await serverDefaults(platform.database.url);
   });
 

@@ -39,7 +39,7 @@ export const sharedEnvSchema = z.object({
    * Split each cluster's tenant traffic over this many pools (of DATABASE_POOL_SIZE / lanes
    * connections), a tenant always in the same one, so each backend caches fewer schemas.
    */
-  DATABASE_POOL_LANES: z.coerce.number().int().min(1).max(64).default(1),
+  DATABASE_POOL_LANES: z.coerce.number().int().min(1).max(64).default(5),
   /** Recycle pooled connections: PostgreSQL backends cache every relation they touch, unbounded. */
   DATABASE_CONNECTION_MAX_USES: z.coerce.number().int().min(1).default(5000),
   DATABASE_CONNECTION_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(1).default(900),

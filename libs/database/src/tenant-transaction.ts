@@ -51,11 +51,8 @@ export class TenantTransactionRunner {
     try {
       const rows = await new Promise<R[]>((resolve, reject) => {
         client.query(
-          new TransactionBatchQuery<R>(
-            setup,
-            extendedQuery(sql, params),
-            COMMIT,
-            (error, result) => (error ? reject(error) : resolve(result.rows)),
+          new TransactionBatchQuery<R>(setup, sql, params, COMMIT, (error, result) =>
+            error ? reject(error) : resolve(result.rows),
           ),
         );
       });

@@ -1,10 +1,4 @@
-import {
-  Query,
-  type Connection,
-  type QueryConfig,
-  type QueryResultRow,
-  type ResultBuilder,
-} from 'pg';
+import { Query, type Connection, type QueryResultRow, type ResultBuilder } from 'pg';
 
 /**
  * The two methods of node-postgres' own `Query` this class builds on. They are not in @types/pg,
@@ -46,11 +40,16 @@ export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
 
   constructor(
     private readonly before: readonly string[],
-    statement: QueryConfig,
+    text: string,
+    values: unknown[],
     private readonly after: readonly string[],
     callback: (error: Error | undefined, result: ResultBuilder<R>) => void,
   ) {
-    super({ ...statement, queryMode: 'extended' } as QueryConfig, callback);
+    // Text and values by position: a config object would be deep-copied by node-postgres
+    // (property descriptors and all, a few µs per request).
+    super(text, values, callback);
+    // The extended protocol always, even without parameters: only then is `prepare` called.
+    (this as { queryMode?: string }).queryMode = 'extended';
   }
 
   /** Called by `Query.submit` with the socket corked: the whole batch leaves in one write. */

@@ -7,11 +7,11 @@ import type { AuthenticatedRequest } from './tenant-user';
 export class TenantAuthGuard implements CanActivate {
   constructor(private readonly tokens: AccessTokenService) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization ?? '';
     const match = /^Bearer ([A-Za-z0-9._-]{10,4096})$/.exec(header);
-    const user = match ? await this.tokens.verify(match[1]) : null;
+    const user = match ? this.tokens.verify(match[1]) : null;
     if (!user) {
       throw new DataPlaneException(
         DataPlaneErrorCode.Unauthenticated,

@@ -28,17 +28,15 @@ export class TenantResolutionMiddleware implements NestMiddleware {
     this.trustedProxies = new Set(config.trustedProxies);
   }
 
-  async use(request: TenantRequest, _response: Response, next: NextFunction): Promise<void> {
-    let tenant: ResolvedTenant;
-    try {
-      tenant = admit(await this.resolver.resolve(this.hostOf(request)));
-    } catch (error) {
-      next(error);
+  use(request: TenantRequest, _response: Response, next: NextFunction): void | Promise<void> {
+    const host = this.hostOf(request);
+    // A cached host (nearly every request) is admitted at once, without a promise in between.
+    const cached = this.resolver.cached(host);
+    if (cached) {
+      enter(request, cached.tenant, next);
       return;
     }
-    request.tenant = tenant;
-    const { id, slug, schemaName, cluster } = tenant;
-    TenantContext.run({ id, slug, schemaName, cluster }, next);
+    return this.resolver.resolve(host).then((tenant) => enter(request, tenant, next), next);
   }
 
   private hostOf(request: Request): string | undefined {
@@ -49,6 +47,20 @@ export class TenantResolutionMiddleware implements NestMiddleware {
     }
     return request.headers.host;
   }
+}
+
+/** Runs the rest of the request in the tenant's context, or fails it when none is admitted. */
+function enter(request: TenantRequest, resolved: ResolvedTenant | null, next: NextFunction): void {
+  let tenant: ResolvedTenant;
+  try {
+    tenant = admit(resolved);
+  } catch (error) {
+    next(error);
+    return;
+  }
+  request.tenant = tenant;
+  const { id, slug, schemaName, cluster } = tenant;
+  TenantContext.run({ id, slug, schemaName, cluster }, next);
 }
 
 function admit(tenant: ResolvedTenant | null): ResolvedTenant {

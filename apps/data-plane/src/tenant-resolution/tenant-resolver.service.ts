@@ -36,11 +36,26 @@ export class TenantResolver implements OnModuleInit {
     await this.events.subscribe((event) => this.onTenantEvent(event));
   }
 
+  /**
+   * The cached answer for a Host header, without waiting: `undefined` when the registry must be
+   * asked (then call `resolve`). Most Host headers arrive already normalised (lower case, no
+   * port), and a cache key is by construction a normalised hostname, which normalises to itself:
+   * so a raw header equal to a key is that hostname, and the normalising work is skipped.
+   */
+  cached(rawHost: string | undefined): { readonly tenant: ResolvedTenant | null } | undefined {
+    if (rawHost === undefined) return { tenant: null };
+    const exact = this.cache.get(rawHost);
+    if (exact) return exact;
+    const hostname = normalizeHostname(rawHost);
+    if (!hostname) return { tenant: null };
+    return this.cache.get(hostname);
+  }
+
   async resolve(rawHost: string | undefined): Promise<ResolvedTenant | null> {
+    const cached = this.cached(rawHost);
+    if (cached) return cached.tenant;
     const hostname = normalizeHostname(rawHost);
     if (!hostname) return null;
-    const cached = this.cache.get(hostname);
-    if (cached) return cached.tenant;
     const pending = this.inFlight.get(hostname);
     if (pending) return pending;
     const lookup: Promise<ResolvedTenant | null> = this.lookUp(hostname).finally(() => {

@@ -1,0 +1,82 @@
+import type { DataPlaneConfig } from '@platform/config';
+import type { ResolvedTenant } from '@platform/tenancy';
+import type { TenantEvent, TenantEvents } from '@platform/tenant-events';
+import type { TenantDirectory } from '../tenant-directory';
+import { TenantResolver } from '../tenant-resolver.service';
+
+const acme: ResolvedTenant = {
+  id: 'a1',
+  slug: 'acme',
+  name: 'Acme',
+  plan: 'free',
+  status: 'active',
+  schemaName: 't_a1',
+  cluster: 'main',
+};
+
+/** A directory that knows one hostname and counts its registry queries. */
+function fakeDirectory() {
+  const asked: string[] = [];
+  const directory = {
+    findByHostname: (hostname: string) => {
+      asked.push(hostname);
+      return Promise.resolve(hostname === 'acme.example.com' ? acme : null);
+    },
+  };
+  return { directory: directory as unknown as TenantDirectory, asked };
+}
+
+async function newResolver() {
+  const { directory, asked } = fakeDirectory();
+  let publish: (event: TenantEvent) => void = () => undefined;
+  const events = {
+    subscribe: (handler: (event: TenantEvent) => void) => {
+      publish = handler;
+      return Promise.resolve();
+    },
+  } as unknown as TenantEvents;
+  const config = {
+    tenantCache: { size: 100, ttlMs: 60_000, unknownHostTtlMs: 60_000 },
+  } as unknown as DataPlaneConfig;
+  const resolver = new TenantResolver(directory, events, config);
+  await resolver.onModuleInit();
+  return { resolver, asked, publish: (event: TenantEvent) => publish(event) };
+}
+
+describe('TenantResolver.cached', () => {
+  it('answers nothing before the registry was asked, then every spelling of the host at once', async () => {
+    const { resolver, asked } = await newResolver();
+    expect(resolver.cached('acme.example.com')).toBeUndefined();
+    expect(await resolver.resolve('ACME.example.com:8080')).toBe(acme);
+    expect(asked).toEqual(['acme.example.com']);
+    for (const spelling of ['acme.example.com', 'Acme.Example.COM', 'acme.example.com.:443']) {
+      expect(resolver.cached(spelling)).toEqual({ tenant: acme });
+    }
+    expect(asked).toHaveLength(1);
+  });
+
+  it('refuses hosts that do not normalise, and no host at all, without asking the registry', async () => {
+    const { resolver, asked } = await newResolver();
+    for (const host of [undefined, '', '[::1]:80', '127.0.0.1', 'a..b', 'acme.example.com:99999']) {
+      expect(resolver.cached(host)).toEqual({ tenant: null });
+    }
+    expect(asked).toEqual([]);
+  });
+
+  it('remembers an unknown host as no tenant, and forgets it on any change', async () => {
+    const { resolver, asked, publish } = await newResolver();
+    expect(await resolver.resolve('nobody.example.com')).toBeNull();
+    expect(resolver.cached('nobody.example.com')).toEqual({ tenant: null });
+    publish({ type: 'tenant-changed', tenantId: 'zz', hostnames: [] });
+    expect(resolver.cached('nobody.example.com')).toBeUndefined();
+    expect(asked).toEqual(['nobody.example.com']);
+  });
+
+  it('drops a changed tenant from the fast path too', async () => {
+    const { resolver, publish } = await newResolver();
+    await resolver.resolve('acme.example.com');
+    publish({ type: 'tenant-changed', tenantId: 'a1', hostnames: ['acme.example.com'] });
+    expect(resolver.cached('acme.example.com')).toBeUndefined();
+    expect(resolver.cached('ACME.example.com')).toBeUndefined();
+  });
+});
