@@ -254,6 +254,13 @@ describe('the ops console', () => {
       'status: active → suspended',
     );
 
+    // The admin onboarding invited: listed with an outstanding invite, no password yet.
+    const users = page.getByRole('table', { name: 'Users' });
+    await users.waitFor(WAIT);
+    const usersText = (await users.textContent()) ?? '';
+    expect(usersText).toContain('admin');
+    expect(usersText).toContain('invited, link expires');
+
     // A custom domain: the records to publish, right where the customer's admin needs them.
     const hostname = `shop-${slug}.example.com`;
     await page.getByLabel('Custom domain', { exact: true }).fill(hostname);

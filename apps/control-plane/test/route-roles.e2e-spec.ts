@@ -69,6 +69,7 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/tenants': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug/progress': { need: 'viewer' },
+  'GET /v1/tenants/:idOrSlug/users': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug/mail': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug/audit': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug/certificates': { need: 'viewer' },

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { hash } from 'argon2';
 import { DataSource } from 'typeorm';
+import type { QueryResultRow } from 'pg';
 import { TenantTransactionRunner } from '@platform/database';
 import { runInTenant } from '@platform/tenancy';
 import { AuditLog } from '../audit/audit-log.service';
@@ -9,6 +10,19 @@ import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-
 import type { CreateTenantUserDto } from './dto/create-tenant-user.dto';
 import { TenantInvites, newInviteToken } from './tenant-invites.service';
 import { TenantRegistry } from './tenant-registry.service';
+
+/** A tenant user as ops sees it: never a hash, only whether a password is set. */
+export interface TenantUserView {
+  id: string;
+  email: string;
+  role: string;
+  passwordSet: boolean;
+  /** The newest unused invite's expiry, when one is outstanding. */
+  inviteExpiresAt: Date | null;
+  createdAt: Date;
+}
+
+const USERS_LISTED = 500;
 
 export interface CreatedTenantUser {
   id: string;
@@ -80,5 +94,23 @@ export class TenantUsersService {
         invite: { url: this.invites.linkFor(tenant.slug, inviteToken), expiresAt },
       }),
     };
+  }
+
+  /** The tenant's users (at most 500, oldest first); none before the schema is ready. */
+  async list(idOrSlug: string): Promise<TenantUserView[]> {
+    const tenant = await this.registry.find(idOrSlug);
+    if (tenant.status !== 'active' && tenant.status !== 'suspended') return [];
+    return runInTenant(tenant, () =>
+      this.database.query<TenantUserView & QueryResultRow>(
+        `SELECT u.id, u.email, u.role, u.password_hash IS NOT NULL AS "passwordSet",
+                (SELECT max(i.expires_at) FROM user_invites i
+                  WHERE i.user_id = u.id AND i.used_at IS NULL AND i.expires_at > now())
+                  AS "inviteExpiresAt",
+                u.created_at AS "createdAt"
+           FROM users u ORDER BY u.created_at, u.id LIMIT $1`,
+        [USERS_LISTED],
+        { readOnly: true },
+      ),
+    );
   }
 }

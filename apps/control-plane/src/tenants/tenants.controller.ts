@@ -27,7 +27,11 @@ import { ListTenantsQuery } from './dto/list-tenants.query';
 import { parseIdempotencyKey } from './idempotency-key';
 import { TenantRegistry, type Page } from './tenant-registry.service';
 import { TenantProgress } from './tenant-progress.service';
-import { TenantUsersService, type CreatedTenantUser } from './tenant-users.service';
+import {
+  TenantUsersService,
+  type CreatedTenantUser,
+  type TenantUserView,
+} from './tenant-users.service';
 import { WelcomeMailService, type MailView, type QueuedMail } from './welcome-mail.service';
 import type { TenantView } from './tenant.view';
 
@@ -73,6 +77,12 @@ export class TenantsController {
   @Roles('viewer')
   follow(@Param('idOrSlug') idOrSlug: string): Promise<Observable<MessageEvent>> {
     return this.progress.follow(idOrSlug);
+  }
+
+  @Get(':idOrSlug/users')
+  @Roles('viewer')
+  listUsers(@Param('idOrSlug') idOrSlug: string): Promise<TenantUserView[]> {
+    return this.users.list(idOrSlug);
   }
 
   @Get(':idOrSlug/mail')

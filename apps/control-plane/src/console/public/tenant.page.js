@@ -1,5 +1,5 @@
 // One tenant: facts, lifecycle actions (behind confirmations that name the tenant), saga steps
-// (live while provisioning), domains with the DNS records to publish, certificates, mail and
+// (live while provisioning), domains with the DNS records to publish, certificates, mail, users and
 // the audit trail. Each section loads on its own, in space reserved for it.
 import { api, ApiError, can, queryString, seg } from './api.js';
 import {
@@ -41,6 +41,7 @@ export function render(ctx) {
   const domains = h('div', null, loadingState('Loading domains…'));
   const certificates = h('div', null, loadingState('Loading certificates…'));
   const mail = h('div', null, loadingState('Loading mail…'));
+  const users = h('div', null, loadingState('Loading users…'));
   const audit = h('div', null, loadingState('Loading audit entries…'));
   const page = h('div', { class: 'grid' });
   let tenant = null;
@@ -110,6 +111,7 @@ export function render(ctx) {
       loadDomains();
       loadCertificates();
       loadMail();
+      loadUsers();
       loadAudit(true);
     }
     if (!SETTLED.has(view.status) && !stopFeed) follow();
@@ -126,6 +128,7 @@ export function render(ctx) {
           notify(progressSentence(view));
           loadDomains();
           loadMail();
+          loadUsers();
           loadAudit(true);
         }
       },
@@ -600,6 +603,69 @@ export function render(ctx) {
     }
   }
 
+  // ---- users ----
+
+  async function loadUsers() {
+    try {
+      const list = await get(`/v1/tenants/${seg(tenant.id)}/users`);
+      if (list.length === 0) {
+        fill(
+          users,
+          emptyState('No users yet. The admin is invited once onboarding reaches that step.'),
+        );
+        return;
+      }
+      fill(
+        users,
+        h(
+          'div',
+          { class: 'table-wrap' },
+          h(
+            'table',
+            null,
+            h('caption', { class: 'visually-hidden' }, 'Users'),
+            h(
+              'thead',
+              null,
+              h(
+                'tr',
+                null,
+                ['E-mail', 'Role', 'Sign-in'].map((l) => h('th', { scope: 'col' }, l)),
+              ),
+            ),
+            h(
+              'tbody',
+              null,
+              list.map((u) =>
+                h(
+                  'tr',
+                  null,
+                  h('td', null, u.email),
+                  h('td', null, u.role),
+                  h(
+                    'td',
+                    null,
+                    u.passwordSet
+                      ? badge('active')
+                      : u.inviteExpiresAt
+                        ? h('span', null, 'invited, link expires ', time(u.inviteExpiresAt))
+                        : h('span', { class: 'muted' }, 'invite expired'),
+                  ),
+                ),
+              ),
+            ),
+          ),
+        ),
+      );
+    } catch (error) {
+      if (!ignoreAbort(error))
+        fill(
+          users,
+          errorState(error, () => void loadUsers()),
+        );
+    }
+  }
+
   // ---- audit ----
 
   let auditOffset = 0;
@@ -674,6 +740,7 @@ export function render(ctx) {
     card('Domains', domains, 'wide reserve-s'),
     card('Onboarding steps', h('div', null, live, steps.element), ''),
     card('Mail', mail, 'reserve-s'),
+    card('Users', users, 'reserve-s'),
     card('Audit entries', audit, 'wide reserve-m'),
   );
 
