@@ -21,3 +21,14 @@ export {
   schemaNameForTenant,
 } from './schema-name.util';
 export { normalizeHostname, subdomainSlug } from './hostname.util';
+export {
+  LIMIT_NAMES,
+  PLANS,
+  PLAN_LIMITS,
+  effectiveLimits,
+  isPlan,
+  type LimitName,
+  type LimitOverrides,
+  type Plan,
+  type PlanLimits,
+} from './plan-limits';

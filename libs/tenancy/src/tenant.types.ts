@@ -1,3 +1,5 @@
+import type { LimitOverrides } from './plan-limits';
+
 export const TENANT_STATUSES = [
   // Warm pool: a schema being prepared, then ready for the next new tenant to claim.
   'warming',
@@ -23,4 +25,6 @@ export interface ResolvedTenant extends TenantRef {
   readonly name: string;
   readonly plan: string;
   readonly status: TenantStatus;
+  /** The tenant's own limits where they differ from its plan's (see effectiveLimits). */
+  readonly limitOverrides?: LimitOverrides;
 }

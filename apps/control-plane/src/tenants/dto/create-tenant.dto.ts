@@ -10,10 +10,15 @@ import {
   ValidateBy,
   type ValidationOptions,
 } from 'class-validator';
-import { SLUG_MAX_LENGTH, SLUG_MIN_LENGTH, slugViolation } from '@platform/tenancy';
+import {
+  PLANS,
+  SLUG_MAX_LENGTH,
+  SLUG_MIN_LENGTH,
+  slugViolation,
+  type Plan,
+} from '@platform/tenancy';
 
-export const PLANS = ['free', 'starter', 'pro', 'enterprise'] as const;
-export type Plan = (typeof PLANS)[number];
+export { PLANS, type Plan };
 
 /** The slug rules live in @platform/tenancy; this names the broken one in the 400. */
 function IsTenantSlug(options?: ValidationOptions): PropertyDecorator {
