@@ -4,6 +4,9 @@ import { OnboardingSaga1763890000000 } from './1763890000000-onboarding-saga.mig
 import { CustomDomains1763900000000 } from './1763900000000-custom-domains.migration';
 import { Operators1763910000000 } from './1763910000000-operators.migration';
 import { AuditChain1763920000000 } from './1763920000000-audit-chain.migration';
+import { TenantLimitOverrides1763940000000 } from './1763940000000-tenant-limit-overrides.migration';
+import { TenantSigningKeys1763950000000 } from './1763950000000-tenant-signing-keys.migration';
+import { OutboxSkipped1763960000000 } from './1763960000000-outbox-skipped.migration';
 
 /** Applied in this order by `migratePlatformSchema` at every app's start. */
 export const PLATFORM_MIGRATIONS = [
@@ -13,4 +16,7 @@ export const PLATFORM_MIGRATIONS = [
   CustomDomains1763900000000,
   Operators1763910000000,
   AuditChain1763920000000,
+  TenantLimitOverrides1763940000000,
+  TenantSigningKeys1763950000000,
+  OutboxSkipped1763960000000,
 ];

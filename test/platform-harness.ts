@@ -77,7 +77,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     REDIS_URL,
     REDIS_PREFIX: redisPrefix,
     PLATFORM_DOMAIN,
-    JWT_SECRET: randomBytes(32).toString('hex'),
+    SIGNING_KEY_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   };
   const controlPlaneEnv: Record<string, string> = {
     ...shared,

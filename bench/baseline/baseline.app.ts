@@ -9,6 +9,7 @@
  * one fixed schema, named in the table reference.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
+import { PrivateKeyCipher } from '@platform/acme';
 import {
   Controller,
   Get,
@@ -22,6 +23,7 @@ import {
   type DynamicModule,
   type ExecutionContext,
   type OnApplicationShutdown,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { verify, type JwtPayload } from 'jsonwebtoken';
@@ -32,6 +34,7 @@ import { DATA_PLANE_CONFIG, PlatformConfigModule, type DataPlaneConfig } from '@
 import { applyHttpDefaults } from '@platform/http';
 import { ObservabilityModule, READINESS_CHECKS } from '@platform/observability';
 import { quoteTenantSchema } from '@platform/tenancy';
+import { kidOf } from '../../apps/data-plane/src/auth/tenant-key-set';
 import { VerifiedTokenCache } from '../../apps/data-plane/src/auth/verified-token.cache';
 import {
   ListProjectsQuery,
@@ -44,17 +47,33 @@ const BASELINE_POOL = Symbol('BaselinePool');
 const BASELINE_SCHEMA = Symbol('BaselineSchema');
 
 /**
- * Verifies the token the way the data plane does (jsonwebtoken with a KeyObject, synchronously,
- * tokens already verified answered from the same VerifiedTokenCache), minus the audience: with
- * no tenant there is no audience to demand, and the cache scope is the same for every request.
+ * Verifies the token the way the data plane does (the key named by the token's kid, jsonwebtoken
+ * with a KeyObject, synchronously, tokens already verified answered from the same
+ * VerifiedTokenCache), minus the tenant: with no tenant there is no audience to demand and no
+ * tenant whose keys to pick from (all current keys are loaded once at start), and the cache
+ * scope is the same for every request.
  */
 @Injectable()
-class BaselineAuthGuard implements CanActivate {
-  private readonly key: KeyObject;
+class BaselineAuthGuard implements CanActivate, OnModuleInit {
+  private readonly keys = new Map<string, KeyObject>();
   private readonly verified = new VerifiedTokenCache<{ sub: string }>(10_000);
 
-  constructor(@Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig) {
-    this.key = createSecretKey(Buffer.from(config.jwt.secret.reveal(), 'utf8'));
+  constructor(
+    @Inject(DATA_PLANE_CONFIG) private readonly config: DataPlaneConfig,
+    @Inject(BASELINE_POOL) private readonly pool: Pool,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const cipher = PrivateKeyCipher.fromSecret(this.config.signingKeys.encryptionKey.reveal());
+    const { rows } = await this.pool.query<{ kid: string; secret_sealed: string }>(
+      'SELECT kid, secret_sealed FROM platform.tenant_signing_keys WHERE retire_at IS NULL',
+    );
+    for (const row of rows) {
+      this.keys.set(
+        row.kid,
+        createSecretKey(Buffer.from(cipher.decrypt(row.secret_sealed), 'base64')),
+      );
+    }
   }
 
   canActivate(context: ExecutionContext): boolean {
@@ -62,9 +81,11 @@ class BaselineAuthGuard implements CanActivate {
     const match = /^Bearer ([A-Za-z0-9._-]{10,4096})$/.exec(request.headers.authorization ?? '');
     if (!match) throw new UnauthorizedException();
     if (this.verified.get('', match[1])) return true;
+    const key = this.keys.get(kidOf(match[1]) ?? '');
+    if (!key) throw new UnauthorizedException();
     let claims: string | JwtPayload;
     try {
-      claims = verify(match[1], this.key, { algorithms: ['HS256'], issuer: TOKEN_ISSUER });
+      claims = verify(match[1], key, { algorithms: ['HS256'], issuer: TOKEN_ISSUER });
     } catch {
       throw new UnauthorizedException();
     }
@@ -145,6 +166,6 @@ export async function createBaselineApp(
     BaselineModule.forRoot(config, schema),
     { bufferLogs: true, bodyParser: false },
   );
-  applyHttpDefaults(app, config.bodyLimit);
+  applyHttpDefaults(app, { bodyLimit: config.bodyLimit, ...config.http });
   return app;
 }

@@ -71,7 +71,9 @@ export function loadBenchSettings(): BenchSettings {
 }
 
 /** Fixed, bench-only credentials: the bench database is disposable and bound to loopback. */
-export const BENCH_JWT_SECRET = 'bench-only-jwt-secret-not-for-production-0123456789';
+/** Seals the tenants' token-signing keys (SIGNING_KEY_ENCRYPTION_KEY). */
+export const BENCH_SIGNING_KEY_ENCRYPTION_KEY =
+  'be4c0000be4c0000be4c0000be4c0000be4c0000be4c0000be4c0000be4c0000';
 export const BENCH_ADMIN_TOKEN = 'bench-only-operator-token-0123456789abcdef';
 export const BENCH_PLATFORM_DOMAIN = 'bench.test';
 export const BENCH_REDIS_PREFIX = 'bench';
@@ -99,7 +101,7 @@ export function serverEnv(
     REDIS_URL: settings.redisUrl,
     REDIS_PREFIX: BENCH_REDIS_PREFIX,
     PLATFORM_DOMAIN: BENCH_PLATFORM_DOMAIN,
-    JWT_SECRET: BENCH_JWT_SECRET,
+    SIGNING_KEY_ENCRYPTION_KEY: BENCH_SIGNING_KEY_ENCRYPTION_KEY,
     DATA_PLANE_HOST: '127.0.0.1',
     DATA_PLANE_PORT: '0',
     ...overrides,

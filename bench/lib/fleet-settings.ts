@@ -2,7 +2,11 @@
  * What `npm run bench:fleet` can be told through the environment, on top of the shared bench
  * settings (database, Redis, tenant count: `loadBenchSettings`). Read in one place.
  */
-import { BENCH_ADMIN_TOKEN, BENCH_JWT_SECRET, BENCH_PLATFORM_DOMAIN } from './bench-settings';
+import {
+  BENCH_ADMIN_TOKEN,
+  BENCH_SIGNING_KEY_ENCRYPTION_KEY,
+  BENCH_PLATFORM_DOMAIN,
+} from './bench-settings';
 import type { BenchSettings } from './bench-settings';
 
 export const FLEET_PHASES = ['noop', 'fleet', 'processes', 'floor', 'naive'] as const;
@@ -115,7 +119,7 @@ export function fleetControlPlaneEnv(
     REDIS_PREFIX: FLEET_REDIS_PREFIX,
     PLATFORM_DOMAIN: BENCH_PLATFORM_DOMAIN,
     PLATFORM_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-    JWT_SECRET: BENCH_JWT_SECRET,
+    SIGNING_KEY_ENCRYPTION_KEY: BENCH_SIGNING_KEY_ENCRYPTION_KEY,
     WORKER_PORT: '0',
   };
 }

@@ -41,7 +41,11 @@ import { WarmPoolRepository } from '../../apps/control-plane/src/provisioning/wa
 import { CreateTenantDto } from '../../apps/control-plane/src/tenants/dto/create-tenant.dto';
 import { TenantRegistry } from '../../apps/control-plane/src/tenants/tenant-registry.service';
 import { WorkerModule } from '../../apps/control-plane/src/worker.module';
-import { BENCH_ADMIN_TOKEN, BENCH_JWT_SECRET, BENCH_PLATFORM_DOMAIN } from './bench-settings';
+import {
+  BENCH_ADMIN_TOKEN,
+  BENCH_SIGNING_KEY_ENCRYPTION_KEY,
+  BENCH_PLATFORM_DOMAIN,
+} from './bench-settings';
 import { ONBOARDING_REDIS_PREFIX } from './onboarding-settings';
 
 /** Parts of one cold sample, in ms: `step:<name>`, `migrate`, `migration:<name>`, `seeds`. */
@@ -136,7 +140,7 @@ export class OnboardingTarget {
       REDIS_PREFIX: `${ONBOARDING_REDIS_PREFIX}-${options.label}-${role}`,
       PLATFORM_DOMAIN: BENCH_PLATFORM_DOMAIN,
       PLATFORM_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
-      JWT_SECRET: BENCH_JWT_SECRET,
+      SIGNING_KEY_ENCRYPTION_KEY: BENCH_SIGNING_KEY_ENCRYPTION_KEY,
       WORKER_PORT: '0',
       // The bench fills the pool itself, one timed schema at a time (no background refill).
       WARM_POOL_SIZE: '0',

@@ -8,17 +8,18 @@
  * and the projects are not what is under test, so they go in by plain SQL, one round trip per
  * schema, idempotently (a second run changes nothing).
  */
-import { createHash } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { INestApplication, INestApplicationContext } from '@nestjs/common';
-import { JwtService } from '@nestjs/jwt';
+import { sign } from 'jsonwebtoken';
 import { Pool } from 'pg';
+import { PrivateKeyCipher } from '@platform/acme';
 import { loadControlPlaneConfig } from '@platform/config';
 import { ensureDatabaseExists } from '@platform/database';
 import { listenOn } from '@platform/http';
 import { quoteTenantSchema } from '@platform/tenancy';
 import {
   BENCH_ADMIN_TOKEN,
-  BENCH_JWT_SECRET,
+  BENCH_SIGNING_KEY_ENCRYPTION_KEY,
   BENCH_PLATFORM_DOMAIN,
   BENCH_REDIS_PREFIX,
   BENCH_SLUG_PATTERN,
@@ -94,7 +95,10 @@ export async function prepareFleet(
     const seedSeconds = (Date.now() - seedStarted) / 1000;
     log(`seeded users and projects in ${seedSeconds.toFixed(1)} s (idempotent)`);
 
-    const jwt = new JwtService({ secret: BENCH_JWT_SECRET });
+    const signingKeys = await currentSigningKeys(
+      pool,
+      rows.map((row) => row.id),
+    );
     const tenants = rows.map((row): BenchTenant => {
       const userId = benchUserId(row.id);
       return {
@@ -104,10 +108,13 @@ export async function prepareFleet(
         host: `${row.slug}.${BENCH_PLATFORM_DOMAIN}`,
         userId,
         // The claims AccessTokenService.issue() puts in: sub, role, aud = tenant id, iss.
-        token: jwt.sign(
-          { sub: userId, role: 'member' },
-          { algorithm: 'HS256', audience: row.id, issuer: TOKEN_ISSUER, expiresIn: 12 * 3600 },
-        ),
+        token: sign({ sub: userId, role: 'member' }, signingKeys.get(row.id)!.secret, {
+          algorithm: 'HS256',
+          keyid: signingKeys.get(row.id)!.kid,
+          audience: row.id,
+          issuer: TOKEN_ISSUER,
+          expiresIn: 12 * 3600,
+        }),
       };
     });
     return {
@@ -126,6 +133,42 @@ export async function prepareFleet(
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * Each tenant's current signing key, opened with the bench's SIGNING_KEY_ENCRYPTION_KEY. A fleet
+ * provisioned before per-tenant keys gets them here, as the control plane's start-up backfill
+ * would (same row shape; the partial unique index keeps it to one current key per tenant).
+ */
+async function currentSigningKeys(
+  pool: Pool,
+  tenantIds: readonly string[],
+): Promise<Map<string, { kid: string; secret: KeyObject }>> {
+  const cipher = PrivateKeyCipher.fromSecret(BENCH_SIGNING_KEY_ENCRYPTION_KEY);
+  await pool.query(
+    `INSERT INTO platform.tenant_signing_keys (tenant_id, kid, secret_sealed)
+     SELECT id, kid, sealed FROM unnest($1::uuid[], $2::text[], $3::text[]) AS k(id, kid, sealed)
+     ON CONFLICT (tenant_id) WHERE retire_at IS NULL DO NOTHING`,
+    [
+      tenantIds,
+      tenantIds.map(() => randomBytes(16).toString('base64url')),
+      tenantIds.map(() => cipher.encrypt(randomBytes(32).toString('base64'))),
+    ],
+  );
+  const { rows } = await pool.query<{ tenant_id: string; kid: string; secret_sealed: string }>(
+    `SELECT tenant_id, kid, secret_sealed FROM platform.tenant_signing_keys
+      WHERE retire_at IS NULL AND tenant_id = ANY($1::uuid[])`,
+    [tenantIds],
+  );
+  return new Map(
+    rows.map((row) => [
+      row.tenant_id,
+      {
+        kid: row.kid,
+        secret: createSecretKey(Buffer.from(cipher.decrypt(row.secret_sealed), 'base64')),
+      },
+    ]),
+  );
 }
 
 async function readRegistry(pool: Pool): Promise<Map<string, RegistryRow>> {
@@ -152,7 +195,7 @@ async function provisionThroughPlatform(
     REDIS_URL: settings.redisUrl,
     REDIS_PREFIX: BENCH_REDIS_PREFIX,
     PLATFORM_DOMAIN: BENCH_PLATFORM_DOMAIN,
-    JWT_SECRET: BENCH_JWT_SECRET,
+    SIGNING_KEY_ENCRYPTION_KEY: BENCH_SIGNING_KEY_ENCRYPTION_KEY,
     PLATFORM_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
     CONTROL_PLANE_HOST: '127.0.0.1',
     CONTROL_PLANE_PORT: '0',

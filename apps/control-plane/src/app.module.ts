@@ -18,6 +18,7 @@ import { ControlPlaneExceptionFilter } from './errors/control-plane-exception.fi
 import { CustomDomainsController } from './domains/custom-domains.controller';
 import { CustomDomains } from './domains/custom-domains.service';
 import { FleetModule } from './fleet/fleet.module';
+import { LimitsModule } from './limits/limits.module';
 import { MigrationRunsController } from './fleet/migration-runs.controller';
 import { ApiKeysController } from './operators/api-keys.controller';
 import { OperatorAuthController } from './operators/operator-auth.controller';
@@ -25,6 +26,7 @@ import { OperatorsController } from './operators/operators.controller';
 import { OperatorsModule } from './operators/operators.module';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
+import { TenantTokensApiModule } from './signing-keys/tenant-tokens-api.module';
 import { TenantUsersService } from './tenants/tenant-users.service';
 import { TenantsController } from './tenants/tenants.controller';
 import { TenantProgress } from './tenants/tenant-progress.service';
@@ -52,6 +54,8 @@ export class ControlPlaneModule {
         OperatorsModule,
         AuditModule,
         ConsoleModule,
+        LimitsModule,
+        TenantTokensApiModule,
       ],
       controllers: [
         TenantsController,

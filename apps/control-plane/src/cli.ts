@@ -4,11 +4,14 @@ import { migratePlatformSchema } from '@platform/database';
 import { PLATFORM_MIGRATIONS } from '@platform/migrations';
 import { AuditOrigins } from './audit/audit-origin';
 import { CliModule } from './cli.module';
+import { prepareTenantAccess } from './tenant-access/prepare-tenant-access';
 
 async function main(): Promise<void> {
   // The terminal is for the progress bar and tables; the run's details are in the registry.
   const config = { ...loadControlPlaneConfig(), logLevel: 'warn' as const };
-  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
+  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS, (registry) =>
+    prepareTenantAccess(registry, config),
+  );
   // Every change a command makes is audited as the CLI's, with the account and host it ran on.
   await AuditOrigins.run(AuditOrigins.cli(), () =>
     CommandFactory.run(CliModule.forRoot(config), {

@@ -6,20 +6,21 @@ import { migratePlatformSchema } from '@platform/database';
 import { applyHttpDefaults } from '@platform/http';
 import { PLATFORM_MIGRATIONS } from '@platform/migrations';
 import { ControlPlaneModule } from './app.module';
+import { prepareTenantAccess } from './tenant-access/prepare-tenant-access';
 import { WorkerModule } from './worker.module';
-
-const CONTROL_PLANE_BODY_LIMIT = '64kb';
 
 /** The control plane's HTTP API (main.ts, e2e tests). Migrates the registry first. */
 export async function createControlPlaneApp(
   config: ControlPlaneConfig,
 ): Promise<NestExpressApplication> {
-  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
+  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS, (registry) =>
+    prepareTenantAccess(registry, config),
+  );
   const app = await NestFactory.create<NestExpressApplication>(ControlPlaneModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,
   });
-  applyHttpDefaults(app, CONTROL_PLANE_BODY_LIMIT);
+  applyHttpDefaults(app, { bodyLimit: config.bodyLimit, ...config.http });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -43,12 +44,14 @@ export async function createControlPlaneApp(
  * and metrics only (call `listen(config.workerPort)`).
  */
 export async function createWorker(config: ControlPlaneConfig): Promise<NestExpressApplication> {
-  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
+  await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS, (registry) =>
+    prepareTenantAccess(registry, config),
+  );
   const worker = await NestFactory.create<NestExpressApplication>(WorkerModule.forRoot(config), {
     bufferLogs: true,
     bodyParser: false,
   });
-  applyHttpDefaults(worker, '1kb');
+  applyHttpDefaults(worker, { bodyLimit: '1kb', ...config.http });
   // Processors start on init, whether or not the caller ever listens.
   await worker.init();
   return worker;

@@ -8,6 +8,7 @@ import { DatabaseModule } from '@platform/database';
 import { ObservabilityModule } from '@platform/observability';
 import { TenantEventsModule } from '@platform/tenant-events';
 import { TENANT_TEMPLATE_MIGRATIONS } from '@platform/tenant-template';
+import { TenantJobs } from './common/tenant-job';
 import { FleetWorkerModule } from './fleet/fleet-worker.module';
 import { PROVISIONING_STEP_PROVIDERS } from './provisioning/provisioning.pipeline';
 import { ProvisionTenantProcessor } from './provisioning/provision-tenant.processor';
@@ -28,6 +29,7 @@ import { OutboxPoller } from './outbox/outbox-poller.service';
 import { OutboxRelay } from './outbox/outbox-relay.service';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
+import { SigningKeysModule } from './signing-keys/signing-keys.module';
 
 /**
  * The job worker: Bull processors (provisioning, fleet migrations). Its HTTP server has only
@@ -52,8 +54,10 @@ export class WorkerModule {
         RegistryModule,
         IntegrationsModule.forRoot(config),
         FleetWorkerModule,
+        SigningKeysModule,
       ],
       providers: [
+        TenantJobs,
         ...PROVISIONING_STEP_PROVIDERS,
         ProvisioningStepRepository,
         TenantProvisioner,

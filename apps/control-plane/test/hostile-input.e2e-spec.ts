@@ -258,14 +258,15 @@ describe('control plane: hostile input', () => {
         .set('Authorization', bearer())
         .type('form')
         .send({ slug, name: 'Form', adminEmail: 'a@form.test' });
-      expect(form.status).toBe(400);
+      expect(form.status).toBe(415);
+      expect(form.body.error).toBe('unsupported_media_type');
       const text = await platform
         .api()
         .post('/v1/tenants')
         .set('Authorization', bearer())
         .set('Content-Type', 'text/plain')
         .send(JSON.stringify({ slug, name: 'Text', adminEmail: 'a@text.test' }));
-      expect(text.status).toBe(400);
+      expect(text.status).toBe(415);
       expect(await footprint()).toEqual(before);
     });
 

@@ -73,6 +73,8 @@ const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/tenants/:idOrSlug/mail': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug/audit': { need: 'viewer' },
   'GET /v1/tenants/:idOrSlug/certificates': { need: 'viewer' },
+  'GET /v1/tenants/:idOrSlug/limits': { need: 'viewer' },
+  'PUT /v1/tenants/:idOrSlug/limits': { need: 'ops', body: () => ({ requestsPerMinute: 1 }) },
   'POST /v1/tenants/:id/welcome-mail': { need: 'ops' },
   'POST /v1/tenants/:id/suspend': { need: 'ops' },
   'POST /v1/tenants/:id/resume': { need: 'ops' },
@@ -86,6 +88,9 @@ const ROUTES: Record<string, RouteSpec> = {
     need: 'ops',
     body: () => ({ hostname: `shop-${suffix()}.example.com` }),
   },
+  'GET /v1/tenants/:idOrSlug/keys': { need: 'viewer' },
+  'POST /v1/tenants/:idOrSlug/keys/rotate': { need: 'ops' },
+  'POST /v1/tenants/:idOrSlug/users/:userId/password-reset': { need: 'ops' },
   'GET /v1/tenants/:id/domains': { need: 'viewer' },
   'GET /v1/tenants/:id/domains/:hostname': { need: 'viewer' },
   'POST /v1/tenants/:id/domains/:hostname/verify': { need: 'ops' },
@@ -277,7 +282,7 @@ function pathFor(route: string, real: boolean): string {
 }
 
 function send(route: string, caller: Caller, real: boolean): Test {
-  const method = route.split(' ')[0].toLowerCase() as 'get' | 'post' | 'patch' | 'delete';
+  const method = route.split(' ')[0].toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
   const { headers, csrf } = credentials.get(caller)!;
   let call = platform.api()[method](pathFor(route, real)).set(headers);
   if (csrf && method !== 'get') call = call.set('X-CSRF-Token', csrf);

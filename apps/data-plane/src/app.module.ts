@@ -14,7 +14,11 @@ import { AcmeChallengeModule } from './acme-challenge/acme-challenge.module';
 import { AuthModule } from './auth/auth.module';
 import { DataPlaneExceptionFilter } from './errors/data-plane-exception.filter';
 import { LookupsController } from './lookups/lookups.controller';
+import { FilesModule } from './files/files.module';
 import { ProjectsModule } from './projects/projects.module';
+import { QuotasModule } from './quotas/quotas.module';
+import { RateLimitMiddleware } from './rate-limits/rate-limit.middleware';
+import { RateLimitsModule } from './rate-limits/rate-limits.module';
 import { TenantProfileController } from './tenant-profile/tenant-profile.controller';
 import { TenantResolutionMiddleware } from './tenant-resolution/tenant-resolution.middleware';
 import { TenantResolutionModule } from './tenant-resolution/tenant-resolution.module';
@@ -42,8 +46,11 @@ export class DataPlaneModule implements NestModule {
           },
         }),
         TenantResolutionModule,
+        RateLimitsModule,
         AuthModule,
         ProjectsModule,
+        FilesModule,
+        QuotasModule,
         AcmeChallengeModule,
         // HTTPS with certificates by SNI, only when DATA_PLANE_HTTPS_PORT is set.
         ...(config.tls ? [TlsModule] : []),
@@ -57,5 +64,7 @@ export class DataPlaneModule implements NestModule {
     // Everything under /api is a tenant's; health, metrics and docs belong to the replica.
     // The welcome page too: an unknown host gets 404, not a form.
     consumer.apply(TenantResolutionMiddleware).forRoutes('api/*path', 'welcome', 'welcome/*path');
+    // After resolution (it needs the tenant): per-tenant limits on the tenant's API.
+    consumer.apply(RateLimitMiddleware).forRoutes('api/*path');
   }
 }

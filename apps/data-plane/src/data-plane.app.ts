@@ -2,8 +2,18 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataPlaneConfig } from '@platform/config';
-import { applyHttpDefaults } from '@platform/http';
+import { applyHttpDefaults, type RawBodyRoute } from '@platform/http';
 import { DataPlaneModule } from './app.module';
+
+/**
+ * The only data-plane routes whose body is not JSON: exempt from the JSON-only rule (415) and
+ * from JSON parsing, their handlers read the raw stream and check its type themselves. Every
+ * other POST/PUT/PATCH body must be application/json.
+ */
+export const DATA_PLANE_RAW_BODY_ROUTES: readonly RawBodyRoute[] = [
+  // File upload (files/): the file's bytes, under the tenant's storage quota.
+  { method: 'PUT', path: /^\/api\/files\/[^/]+$/ },
+];
 
 /**
  * Builds the data plane (used by main.ts, the e2e tests and the benchmark alike). It does not
@@ -15,7 +25,12 @@ export async function createDataPlaneApp(config: DataPlaneConfig): Promise<NestE
     bufferLogs: true,
     bodyParser: false,
   });
-  applyHttpDefaults(app, config.bodyLimit);
+  applyHttpDefaults(app, {
+    bodyLimit: config.bodyLimit,
+    ...config.http,
+    rawBodyRoutes: DATA_PLANE_RAW_BODY_ROUTES,
+    trustedProxies: config.trustedProxies,
+  });
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

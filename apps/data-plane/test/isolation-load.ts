@@ -141,8 +141,10 @@ export async function prepareTenants(
   slugs: readonly string[],
   projectsPerTenant = 3,
 ): Promise<LoadTenant[]> {
+  // Plan `pro`: a load run creates ~40 projects per tenant, too close to `free`'s maxProjects
+  // (50) for a random spread to stay under it; quotas have their own suite (quotas.e2e-spec).
   const created: TenantSummary[] = await Promise.all(
-    slugs.map((slug) => platform.createTenant(slug)),
+    slugs.map((slug) => platform.createTenant(slug, { plan: 'pro' })),
   );
   return Promise.all(
     created.map(async (summary) => {

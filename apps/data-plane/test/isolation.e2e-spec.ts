@@ -42,8 +42,12 @@ async function serverDefaults(
   }
 }
 
+/** Who every pooled connection is between transactions: the data plane's login, never a tenant. */
+const DATA_PLANE_LOGIN = 'platform_data_plane';
+
 interface SessionState {
   pid: number;
+  role: string;
   searchPath: string;
   statementTimeout: string;
   projectsVisible: string | null;
@@ -54,12 +58,14 @@ interface SessionState {
 async function sessionState(client: PoolClient): Promise<SessionState> {
   const { rows } = await client.query<{
     pid: number;
+    role: string;
     search_path: string;
     statement_timeout: string;
     projects: string | null;
     in_old_transaction: boolean;
   }>(
     `SELECT pg_backend_pid() AS pid,
+            current_user AS role,
             current_setting('search_path') AS search_path,
             current_setting('statement_timeout') AS statement_timeout,
             to_regclass('projects')::text AS projects,
@@ -69,6 +75,7 @@ async function sessionState(client: PoolClient): Promise<SessionState> {
   const row = rows[0];
   return {
     pid: row.pid,
+    role: row.role,
     searchPath: row.search_path,
     statementTimeout: row.statement_timeout,
     projectsVisible: row.projects,
@@ -152,6 +159,7 @@ describe('data plane isolation under concurrent mixed-tenant load (direct Postgr
       for (const state of states) {
         expect(state).toEqual({
           pid: state.pid,
+          role: DATA_PLANE_LOGIN,
           searchPath: defaults.searchPath,
           statementTimeout: defaults.statementTimeout,
           projectsVisible: null,
@@ -259,6 +267,7 @@ describe('a request that fails mid-transaction leaves no tenant path on its conn
       const state = await sessionState(after);
       expect(state).toEqual({
         pid: pidBefore,
+        role: DATA_PLANE_LOGIN,
         searchPath: defaults.searchPath,
         statementTimeout: defaults.statementTimeout,
         projectsVisible: null,
@@ -324,6 +333,7 @@ describe('a request that fails mid-transaction leaves no tenant path on its conn
     const connection = await pool.connect();
     try {
       const state = await sessionState(connection);
+      expect(state.role).toBe(DATA_PLANE_LOGIN);
       expect(state.searchPath).toBe(defaults.searchPath);
       expect(state.projectsVisible).toBeNull();
     } finally {
@@ -334,15 +344,22 @@ describe('a request that fails mid-transaction leaves no tenant path on its conn
   it('negative control: the same probe does see a session-level SET left on the connection', async () => {
     const leaky = await pool.connect();
     const pid = (await sessionState(leaky)).pid;
+    // Session-level, as a careless SET ROLE / SET search_path would leave them.
     await leaky.query(`SET search_path TO "${victim.schema}"`);
+    await leaky.query(`SET ROLE "${victim.schema}"`);
     leaky.release();
     const next = await pool.connect();
     try {
       const state = await sessionState(next);
       expect(state.pid).toBe(pid);
+      expect(state.role).toBe(victim.schema);
       expect(state.searchPath).toBe(victim.schema);
       expect(state.projectsVisible).toBe('projects');
+      // The path alone shows nothing: the login has no privilege on any tenant's schema.
+      await next.query('RESET ROLE');
+      expect((await sessionState(next)).projectsVisible).toBeNull();
     } finally {
+      await next.query('RESET ROLE');
       await next.query('RESET search_path');
       next.release();
     }
@@ -407,6 +424,7 @@ describe('data plane isolation with tenant traffic split over pool lanes', () =>
       );
       try {
         for (const state of await Promise.all(borrowed.map(sessionState))) {
+          expect(state.role).toBe(DATA_PLANE_LOGIN);
           expect(state.searchPath).toBe(defaults.searchPath);
           expect(state.projectsVisible).toBeNull();
           expect(state.inOldTransaction).toBe(false);

@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { Client } from 'pg';
 import request from 'supertest';
-import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import { currentSigningKey } from '../../../test/signing-keys';
 import {
   startPlatform,
   type RunningPlatform,
@@ -18,17 +18,20 @@ const ISSUER = 'tenancy-data-plane';
 const b64url = (value: unknown): string =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
 
+/** The kid of alpha-co's current signing key, put in every hand-made header that names none. */
+let signingKid = '';
+
 /** A JWT made by hand, so header and claims can be anything an attacker might send. */
 function makeToken(
   header: Record<string, unknown>,
   claims: Record<string, unknown>,
   sign: ((input: string) => string) | null,
 ): string {
-  const input = `${b64url(header)}.${b64url(claims)}`;
+  const input = `${b64url({ kid: signingKid, ...header })}.${b64url(claims)}`;
   return `${input}.${sign ? sign(input) : ''}`;
 }
 
-const hmac = (algorithm: 'sha256' | 'sha512', secret: string) => (input: string) =>
+const hmac = (algorithm: 'sha256' | 'sha512', secret: string | Buffer) => (input: string) =>
   createHmac(algorithm, secret).update(input).digest('base64url');
 
 function claimsOf(token: string): Record<string, unknown> {
@@ -56,7 +59,8 @@ describe('tenant API on the data plane', () => {
   let alphaToken: string;
   let betaToken: string;
   let viewerToken: string;
-  let secret: string;
+  /** alpha-co's current signing key: the hand-made tokens below are alpha's. */
+  let secret: Buffer;
   const alphaPassword = 'alpha-password-123456';
 
   const dp = () => request(platform.dataPlaneUrl);
@@ -101,7 +105,9 @@ describe('tenant API on the data plane', () => {
       platform.signIn('beta-co'),
       platform.signIn('alpha-co', 'viewer@alpha-co.test', 'viewer'),
     ]);
-    secret = platform.dataPlane.get<DataPlaneConfig>(DATA_PLANE_CONFIG).jwt.secret.reveal();
+    const key = await currentSigningKey(platform, alpha.id);
+    secret = key.secret;
+    signingKid = key.kid;
   });
 
   afterAll(async () => {
@@ -118,7 +124,11 @@ describe('tenant API on the data plane', () => {
     it('issues a token bound to the tenant for the right password', async () => {
       const response = await login(alpha, { email: 'jane@alpha-co.test', password: alphaPassword });
       expect(response.status).toBe(200);
-      expect(Object.keys(response.body)).toEqual(['accessToken']);
+      expect(Object.keys(response.body).sort()).toEqual([
+        'accessToken',
+        'expiresIn',
+        'refreshToken',
+      ]);
       const claims = claimsOf(response.body.accessToken);
       expect(claims).toMatchObject({
         aud: alpha.id,
@@ -283,7 +293,7 @@ describe('tenant API on the data plane', () => {
               claimsFor(alpha),
               hmac('sha256', secret),
             );
-            return `${b64url({ alg: 'none', typ: 'JWT' })}.${real.split('.').slice(1).join('.')}`;
+            return `${b64url({ alg: 'none', typ: 'JWT', kid: signingKid })}.${real.split('.').slice(1).join('.')}`;
           },
         ],
         [

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { Secret } from './secret';
-import { integrationsConfig, type IntegrationsConfig } from './integrations.config';
+import {
+  integrationsConfig,
+  storageSettings,
+  type IntegrationsConfig,
+  type StorageSettings,
+} from './integrations.config';
 import { controlPlaneEnvSchema, dataPlaneEnvSchema, type SharedEnv } from './env.schema';
 
 export class ConfigValidationError extends Error {
@@ -56,11 +61,37 @@ function parseClusters(env: SharedEnv): ClusterConfig[] {
   return clusters;
 }
 
-function jwtSecret(env: SharedEnv, problems: string[]): Secret {
-  if (env.JWT_SECRET) return new Secret(env.JWT_SECRET);
-  if (env.NODE_ENV === 'production') problems.push('JWT_SECRET: required in production');
-  // Development only: tokens die with the process, which is what a laptop wants.
-  return new Secret(randomBytes(32).toString('hex'));
+/**
+ * Not a secret: it lets a laptop start without configuration. Production refuses to start on
+ * it, and the apps warn whenever it is in use.
+ */
+const DEVELOPMENT_SIGNING_KEY_ENCRYPTION_KEY =
+  'de7e10b3e0de7e10b3e0de7e10b3e0de7e10b3e0de7e10b3e0de7e10b3e0de7e';
+
+function signingKeySettings(env: SharedEnv, problems: string[]) {
+  if (env.SIGNING_KEY_ENCRYPTION_KEY) {
+    return { encryptionKey: new Secret(env.SIGNING_KEY_ENCRYPTION_KEY), developmentKey: false };
+  }
+  if (env.NODE_ENV === 'production') {
+    problems.push('SIGNING_KEY_ENCRYPTION_KEY: required in production');
+  }
+  return {
+    encryptionKey: new Secret(DEVELOPMENT_SIGNING_KEY_ENCRYPTION_KEY),
+    developmentKey: true,
+  };
+}
+
+export interface DatabaseLogin {
+  readonly user: string;
+  readonly password: Secret | null;
+}
+
+/** The same server and database as `url`, signed in as `login`. */
+export function withLogin(url: Secret, login: DatabaseLogin): Secret {
+  const parsed = new URL(url.reveal());
+  parsed.username = encodeURIComponent(login.user);
+  parsed.password = login.password ? encodeURIComponent(login.password.reveal()) : '';
+  return new Secret(parsed.toString());
 }
 
 function commonConfig(env: SharedEnv, problems: string[]) {
@@ -69,6 +100,12 @@ function commonConfig(env: SharedEnv, problems: string[]) {
     logLevel: env.LOG_LEVEL,
     databaseUrl: new Secret(env.DATABASE_URL),
     clusters: parseClusters(env),
+    dataPlaneLogin: {
+      user: env.DATA_PLANE_DATABASE_USER,
+      password: env.DATA_PLANE_DATABASE_PASSWORD
+        ? new Secret(env.DATA_PLANE_DATABASE_PASSWORD)
+        : null,
+    },
     defaultTenantCluster: env.DEFAULT_TENANT_CLUSTER,
     pool: {
       size: env.DATABASE_POOL_SIZE,
@@ -84,7 +121,13 @@ function commonConfig(env: SharedEnv, problems: string[]) {
     redisUrl: new Secret(env.REDIS_URL),
     redisPrefix: env.REDIS_PREFIX,
     platformDomain: env.PLATFORM_DOMAIN,
-    jwt: { secret: jwtSecret(env, problems), ttlSeconds: env.JWT_TTL_SECONDS },
+    jwt: { ttlSeconds: env.JWT_TTL_SECONDS },
+    http: {
+      corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS,
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    },
+    /** Tenants' token-signing keys: how they are sealed in the registry. */
+    signingKeys: signingKeySettings(env, problems),
   };
 }
 
@@ -93,6 +136,7 @@ export type CommonConfig = ReturnType<typeof commonConfig>;
 export interface ControlPlaneConfig extends CommonConfig {
   readonly port: number;
   readonly host: string;
+  readonly bodyLimit: string;
   readonly workerPort: number;
   readonly adminToken: Secret;
   /** True when the admin token was generated for this development process. */
@@ -101,6 +145,9 @@ export interface ControlPlaneConfig extends CommonConfig {
   readonly provisioning: { attempts: number; backoffMs: number };
   readonly queueLockDurationMs: number;
   readonly inviteTtlHours: number;
+  readonly passwordResetTtlMinutes: number;
+  /** How long the previous signing key keeps verifying after a rotation. */
+  readonly signingKeyRotationOverlapSeconds: number;
   readonly integrations: IntegrationsConfig;
   readonly operators: OperatorSettings;
 }
@@ -123,6 +170,12 @@ export interface DataPlaneConfig extends CommonConfig {
   readonly trustedProxies: readonly string[];
   readonly tenantCache: { size: number; ttlMs: number; unknownHostTtlMs: number };
   readonly bodyLimit: string;
+  /** Request limits on /api per tenant and per user (RATE_LIMITS_ENABLED). */
+  readonly rateLimits: { readonly enabled: boolean };
+  readonly refreshTokenTtlDays: number;
+  /** Tenant files: where they go (off with STORAGE_PROVIDER=none) and the largest accepted. */
+  readonly storage: StorageSettings;
+  readonly fileMaxBytes: number;
   /** HTTPS with SNI; null when DATA_PLANE_HTTPS_PORT is unset. */
   readonly tls: {
     readonly port: number;
@@ -152,6 +205,7 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
     ...common,
     port: parsed.CONTROL_PLANE_PORT,
     host: parsed.CONTROL_PLANE_HOST,
+    bodyLimit: parsed.CONTROL_PLANE_BODY_LIMIT,
     workerPort: parsed.WORKER_PORT,
     adminToken: new Secret(parsed.PLATFORM_ADMIN_TOKEN ?? randomBytes(24).toString('base64url')),
     // Nothing to print when the token is off: the generated one opens nothing.
@@ -168,6 +222,9 @@ export function loadControlPlaneConfig(env: NodeJS.ProcessEnv = process.env): Co
       backoffMs: parsed.PROVISIONING_BACKOFF_MS,
     },
     inviteTtlHours: parsed.INVITE_TTL_HOURS,
+    passwordResetTtlMinutes: parsed.PASSWORD_RESET_TTL_MINUTES,
+    signingKeyRotationOverlapSeconds:
+      parsed.SIGNING_KEY_ROTATION_OVERLAP_SECONDS ?? parsed.JWT_TTL_SECONDS,
     queueLockDurationMs: parsed.QUEUE_LOCK_DURATION_MS,
     integrations,
     operators: {
@@ -190,9 +247,16 @@ export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataP
   if (parsed.DATA_PLANE_HTTPS_PORT !== undefined && !parsed.CERTIFICATE_ENCRYPTION_KEY) {
     problems.push('CERTIFICATE_ENCRYPTION_KEY: required when DATA_PLANE_HTTPS_PORT is set');
   }
+  const storage = storageSettings(parsed, problems);
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return {
     ...common,
+    // The data plane never connects as the platform's owner: every cluster, its own login.
+    databaseUrl: withLogin(common.databaseUrl, common.dataPlaneLogin),
+    clusters: common.clusters.map((cluster) => ({
+      ...cluster,
+      url: withLogin(cluster.url, common.dataPlaneLogin),
+    })),
     tls:
       parsed.DATA_PLANE_HTTPS_PORT === undefined
         ? null
@@ -213,5 +277,9 @@ export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataP
       unknownHostTtlMs: parsed.UNKNOWN_HOST_CACHE_TTL_MS,
     },
     bodyLimit: parsed.BODY_LIMIT,
+    rateLimits: { enabled: parsed.RATE_LIMITS_ENABLED },
+    refreshTokenTtlDays: parsed.REFRESH_TOKEN_TTL_DAYS,
+    storage,
+    fileMaxBytes: parsed.FILE_MAX_BYTES,
   };
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { integrationsEnvSchema } from './integrations.config';
+import { integrationsEnvSchema, storageEnvSchema } from './integrations.config';
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -17,8 +17,29 @@ const redisUrl = z
     message: 'must be a redis:// URL',
   });
 
+/** 64 hex characters or base64 of exactly 32 bytes, as PrivateKeyCipher.fromSecret accepts. */
+function isAes256Key(value: string): boolean {
+  const trimmed = value.trim();
+  if (/^[0-9a-fA-F]{64}$/.test(trimmed)) return true;
+  return (
+    /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) &&
+    Buffer.from(trimmed, 'base64').length === 32 &&
+    Buffer.from(trimmed, 'base64').toString('base64') === trimmed
+  );
+}
+
 const hostnameRule =
   /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+/** `https://app.example.com` exactly as a browser sends it in `Origin`: no path, no wildcard. */
+function isExactOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return /^https?:$/.test(url.protocol) && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 /** Settings both apps read: where the registry lives, Redis, the platform's domain. */
 export const sharedEnvSchema = z.object({
@@ -34,6 +55,16 @@ export const sharedEnvSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9_-]{0,30}$/)
     .default('main'),
+  /**
+   * The data plane's own PostgreSQL login (same host and database as each cluster's URL). It
+   * owns nothing and may only switch into tenant roles; the control plane creates it when it can.
+   */
+  DATA_PLANE_DATABASE_USER: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lower-case PostgreSQL role name')
+    .refine((name) => !/^(t_|pg_)/.test(name), { message: 'must not start with t_ or pg_' })
+    .default('platform_data_plane'),
+  DATA_PLANE_DATABASE_PASSWORD: z.string().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(500).default(10),
   /**
    * Split each cluster's tenant traffic over this many pools (of DATABASE_POOL_SIZE / lanes
@@ -58,9 +89,33 @@ export const sharedEnvSchema = z.object({
     .transform((value) => value.toLowerCase().replace(/\.$/, ''))
     .refine((value) => hostnameRule.test(value), { message: 'must be a DNS hostname' })
     .default('localhost'),
-  /** Signs data-plane access tokens. Generated per process in development when unset. */
-  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  JWT_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
+  /** Browser origins allowed to call this app cross-origin (exact, comma-separated). Empty: none. */
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .refine((origins) => origins.every(isExactOrigin), {
+      message: 'must be comma-separated origins like https://app.example.com (no path, no *)',
+    }),
+  /** A handler that has not answered after this long gets 503; also the server's header/body timeouts. */
+  REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Access-token lifetime: short, since clients renew with a refresh token. */
+  JWT_TTL_SECONDS: z.coerce.number().int().min(60).default(900),
+  /**
+   * Encrypts the tenants' token-signing keys at rest (AES-256-GCM); both apps need the same one.
+   * A fixed development key when unset (refused in production).
+   */
+  SIGNING_KEY_ENCRYPTION_KEY: z
+    .string()
+    .refine(isAes256Key, {
+      message: 'must be 64 hex characters or the base64 encoding of exactly 32 bytes',
+    })
+    .optional(),
 });
 
 export type SharedEnv = z.infer<typeof sharedEnvSchema>;
@@ -69,6 +124,10 @@ export const controlPlaneEnvSchema = sharedEnvSchema
   .extend({
     CONTROL_PLANE_PORT: port.default(3001),
     CONTROL_PLANE_HOST: z.string().default('0.0.0.0'),
+    CONTROL_PLANE_BODY_LIMIT: z
+      .string()
+      .regex(/^\d+(kb|mb)$/)
+      .default('64kb'),
     /** The worker's own HTTP port: health and metrics only. */
     WORKER_PORT: port.default(3002),
     PLATFORM_ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
@@ -83,6 +142,9 @@ export const controlPlaneEnvSchema = sharedEnvSchema
     PROVISIONING_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(5),
     PROVISIONING_BACKOFF_MS: z.coerce.number().int().min(10).default(2000),
     INVITE_TTL_HOURS: z.coerce.number().int().min(1).default(72),
+    PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(1).max(10080).default(60),
+    /** After a rotation the previous signing key still verifies this long (default: JWT_TTL_SECONDS). */
+    SIGNING_KEY_ROTATION_OVERLAP_SECONDS: z.coerce.number().int().min(0).optional(),
     /**
      * The PLATFORM_ADMIN_TOKEN bearer acts as an `admin` operator. Turn it off once a real admin
      * exists (`npm run cli -- operators:create --role admin`).
@@ -109,6 +171,8 @@ export const dataPlaneEnvSchema = sharedEnvSchema.extend({
   TRUSTED_PROXIES: z.string().default(''),
   TENANT_CACHE_SIZE: z.coerce.number().int().min(1).default(50000),
   TENANT_CACHE_TTL_MS: z.coerce.number().int().min(100).default(30000),
+  /** Refresh tokens expire this long after they are issued (each use issues a new one). */
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** How long an unknown host is remembered, so a flood of bad hosts does not reach the registry. */
   UNKNOWN_HOST_CACHE_TTL_MS: z.coerce.number().int().min(0).default(1000),
   BODY_LIMIT: z
@@ -126,4 +190,21 @@ export const dataPlaneEnvSchema = sharedEnvSchema.extend({
     .enum(['true', 'false', '1', '0'])
     .transform((value) => value === 'true' || value === '1')
     .default('true'),
+  /** Per-tenant and per-user request limits on /api (plan defaults, per-tenant overrides). */
+  RATE_LIMITS_ENABLED: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((value) => value === 'true' || value === '1')
+    .default('true'),
+  /**
+   * Largest tenant file `PUT /api/files/:name` accepts (413 beyond). Uploads are held in memory
+   * while they are checked and written, hence the 64 MiB ceiling (the S3 port's buffered limit).
+   */
+  FILE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64 * 1024 * 1024)
+    .default(10 * 1024 * 1024),
+  // The same STORAGE_PROVIDER / S3_* as the control plane's: tenant files go to its bucket.
+  ...storageEnvSchema.shape,
 });

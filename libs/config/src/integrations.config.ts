@@ -19,6 +19,25 @@ const LETS_ENCRYPT_DIRECTORIES: Record<string, string> = {
   'letsencrypt-staging': 'https://acme-staging-v02.api.letsencrypt.org/directory',
 };
 
+/**
+ * Object storage: the control plane's onboarding makes each tenant's prefix, the data plane
+ * stores tenant files under it. Both read the same variables, so one .env serves both.
+ */
+export const storageEnvSchema = z.object({
+  STORAGE_PROVIDER: z.enum(['none', 's3']).default('none'),
+  S3_BUCKET: z.string().optional(),
+  S3_REGION: z.string().default('us-east-1'),
+  /** For S3-compatible servers (MinIO, s3rver, R2...); unset means AWS. */
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_FORCE_PATH_STYLE: flag.default('false'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** Create the bucket at start when missing (development and tests). */
+  S3_CREATE_BUCKET: flag.default('false'),
+});
+
+export type StorageEnv = z.infer<typeof storageEnvSchema>;
+
 export const integrationsEnvSchema = z.object({
   DNS_PROVIDER: z.enum(['none', 'powerdns', 'route53']).default('none'),
   /** The zone tenant records go into; the platform domain unless it is delegated elsewhere. */
@@ -60,16 +79,7 @@ export const integrationsEnvSchema = z.object({
   /** Keeps one tenant from spending the platform's Let's Encrypt budget (300 orders / 3 h). */
   CERTIFICATE_ORDERS_PER_TENANT_PER_WEEK: z.coerce.number().int().min(1).max(1000).default(10),
 
-  STORAGE_PROVIDER: z.enum(['none', 's3']).default('none'),
-  S3_BUCKET: z.string().optional(),
-  S3_REGION: z.string().default('us-east-1'),
-  /** For S3-compatible servers (MinIO, s3rver, R2...); unset means AWS. */
-  S3_ENDPOINT: z.string().url().optional(),
-  S3_FORCE_PATH_STYLE: flag.default('false'),
-  S3_ACCESS_KEY_ID: z.string().optional(),
-  S3_SECRET_ACCESS_KEY: z.string().optional(),
-  /** Create the bucket at start when missing (development and tests). */
-  S3_CREATE_BUCKET: flag.default('false'),
+  ...storageEnvSchema.shape,
 
   MAIL_PROVIDER: z.enum(['none', 'smtp']).default('none'),
   /** smtp://user:pass@host:port or smtps://...; the password is treated as a secret. */
@@ -285,7 +295,7 @@ function certificateKey(
   return new Secret(value);
 }
 
-function storageSettings(env: IntegrationsEnv, problems: string[]): StorageSettings {
+export function storageSettings(env: StorageEnv, problems: string[]): StorageSettings {
   if (env.STORAGE_PROVIDER === 'none') return { provider: 'none' };
   if (Boolean(env.S3_ACCESS_KEY_ID) !== Boolean(env.S3_SECRET_ACCESS_KEY)) {
     problems.push(

@@ -55,7 +55,11 @@ export class DatabaseModule implements OnApplicationShutdown {
             clusters: ClusterConnections,
             config: CommonConfig,
             migrations: readonly TemplateMigration[],
-          ) => new TenantSchemaMigrator(clusters, migrations, config.migrations),
+          ) =>
+            new TenantSchemaMigrator(clusters, migrations, {
+              ...config.migrations,
+              dataPlaneUser: config.dataPlaneLogin.user,
+            }),
         },
       ],
       exports: [ClusterConnections, TenantTransactionRunner, TenantSchemaMigrator],

@@ -9,8 +9,23 @@ export {
   type MigrationOutcome,
   type MigratorSettings,
 } from './tenant-schema-migrator';
+export { checkTenantQuota, lockTenantQuota } from './tenant-quota';
 export {
   TenantTransactionRunner,
   type TenantTransaction,
   type TenantTransactionOptions,
 } from './tenant-transaction';
+export {
+  DATA_PLANE_READABLE_TABLES,
+  TENANT_ROLE_COMMENT_PREFIX,
+  dropTenantRole,
+  ensureTenantRole,
+  prepareDataPlaneLogin,
+  setLocalTenantRole,
+  tenantRoleName,
+} from './database-roles';
+export {
+  ForbiddenTenantStatementError,
+  INSUFFICIENT_PRIVILEGE,
+  assertTenantStatement,
+} from './tenant-statement.guard';

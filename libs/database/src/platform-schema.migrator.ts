@@ -16,6 +16,8 @@ type MigrationClass = new () => MigrationInterface;
 export async function migratePlatformSchema(
   databaseUrl: string,
   migrations: readonly MigrationClass[],
+  /** Runs after the migrations, still under the lock, on the locking connection. */
+  afterMigrations?: (registry: Client) => Promise<void>,
 ): Promise<string[]> {
   await ensureDatabaseExists(databaseUrl);
   const lock = new Client({ connectionString: databaseUrl, application_name: 'platform-migrator' });
@@ -34,12 +36,14 @@ export async function migratePlatformSchema(
       logging: false,
     });
     await dataSource.initialize();
+    let applied: string[];
     try {
-      const applied = await dataSource.runMigrations({ transaction: 'each' });
-      return applied.map((migration) => migration.name);
+      applied = (await dataSource.runMigrations({ transaction: 'each' })).map((m) => m.name);
     } finally {
       await dataSource.destroy();
     }
+    await afterMigrations?.(lock);
+    return applied;
   } finally {
     await lock.end();
   }

@@ -1,6 +1,7 @@
 import type { QueryRunner } from 'typeorm';
 import { quoteTenantSchema, type TenantRef } from '@platform/tenancy';
 import type { ClusterConnections } from './cluster-connections';
+import { dropTenantRole, ensureTenantRole, tenantRoleName } from './database-roles';
 import type { TemplateMigration } from './template-migration';
 
 export interface MigrationOutcome {
@@ -18,6 +19,8 @@ interface MigrationStep {
 export interface MigratorSettings {
   readonly lockTimeoutMs: number;
   readonly statementTimeoutMs: number;
+  /** The data plane's login, granted the right to switch into every tenant role made here. */
+  readonly dataPlaneUser: string;
 }
 
 /** The table inside every tenant schema that records which template migrations it has. */
@@ -56,10 +59,24 @@ export class TenantSchemaMigrator {
     return this.migrations.length;
   }
 
+  /** The tenant's role and its schema, owned by that role (see ensureTenantRole). */
   async createSchema(tenant: TenantRef): Promise<void> {
-    await this.clusters
-      .dataSource(tenant.cluster)
-      .query(`CREATE SCHEMA IF NOT EXISTS ${quoteTenantSchema(tenant.schemaName)}`);
+    const client = await this.clusters.pool(tenant.cluster).connect();
+    try {
+      await ensureTenantRole(client, tenant, this.settings.dataPlaneUser);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Takes the role away with the tenant; the schema stays, owned by the platform (see dropTenantRole). */
+  async dropRole(tenant: TenantRef): Promise<void> {
+    const client = await this.clusters.pool(tenant.cluster).connect();
+    try {
+      await dropTenantRole(client, tenant);
+    } finally {
+      client.release();
+    }
   }
 
   /**
@@ -193,6 +210,8 @@ export class TenantSchemaMigrator {
     await runner.query(`SELECT set_config('search_path', $1, false)`, [
       quoteTenantSchema(tenant.schemaName),
     ]);
+    // As the tenant, so that what the migration creates belongs to the tenant's role.
+    await runner.query(`SET ROLE ${quoteTenantSchema(tenantRoleName(tenant))}`);
     try {
       const current = await this.readVersion(runner);
       const stillNeeded =
@@ -200,6 +219,7 @@ export class TenantSchemaMigrator {
       if (stillNeeded) await this.applyStep(runner, step);
       return stillNeeded;
     } finally {
+      await runner.query('RESET ROLE');
       await runner.query('RESET search_path');
     }
   }
@@ -238,11 +258,19 @@ export class TenantSchemaMigrator {
   private async enterSchema(runner: QueryRunner, tenant: TenantRef): Promise<void> {
     const schema = quoteTenantSchema(tenant.schemaName);
     // Timeouts first, so that waiting for the lock below is bounded by lock_timeout too.
+    // The role last: from here on the transaction acts as the tenant, so everything the
+    // migrations create (and the history table) is owned by the tenant's role.
     await runner.query(
       `SELECT set_config('search_path', $1, true),
               set_config('lock_timeout', $2, true),
-              set_config('statement_timeout', $3, true)`,
-      [schema, `${this.settings.lockTimeoutMs}`, `${this.settings.statementTimeoutMs}`],
+              set_config('statement_timeout', $3, true),
+              set_config('role', $4, true)`,
+      [
+        schema,
+        `${this.settings.lockTimeoutMs}`,
+        `${this.settings.statementTimeoutMs}`,
+        tenantRoleName(tenant),
+      ],
     );
     await runner.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
       `tenant-migrate:${tenant.schemaName}`,

@@ -1,6 +1,8 @@
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { TenantContext, quoteTenantSchema, type TenantRef } from '@platform/tenancy';
 import type { ClusterConnections } from './cluster-connections';
+import { setLocalTenantRole } from './database-roles';
+import { assertTenantStatement } from './tenant-statement.guard';
 import { TransactionBatchQuery } from './transaction-batch.query';
 
 const COMMIT = ['COMMIT'];
@@ -16,7 +18,12 @@ export interface TenantTransactionOptions {
 }
 
 /**
- * Opens a transaction on the tenant's cluster whose `search_path` is that tenant's schema only.
+ * Opens a transaction on the tenant's cluster that acts as the tenant's own role and whose
+ * `search_path` is that tenant's schema only.
+ *
+ * The role is the real barrier: the tenant role owns its schema and has no privilege on any other
+ * tenant's schema or on the platform registry, so even a schema-qualified query written by
+ * mistake fails with "permission denied". The search_path only makes unqualified names resolve.
  *
  * Why transaction-local: a session-level `SET search_path` survives `release()` in node-postgres
  * and leaks into the next borrower, and PgBouncer in transaction mode cannot track it at all.
@@ -34,7 +41,7 @@ export class TenantTransactionRunner {
   ) {}
 
   /**
-   * One statement in its own tenant transaction: BEGIN, the two SET LOCALs, the statement and
+   * One statement in its own tenant transaction: BEGIN, the SET LOCALs, the statement and
    * COMMIT leave as one packet and come back as one (a single extended-protocol batch, see
    * TransactionBatchQuery). If the statement fails, PostgreSQL skips the COMMIT and the
    * transaction is rolled back here; if the COMMIT fails, so does this.
@@ -45,6 +52,7 @@ export class TenantTransactionRunner {
     options: TenantTransactionOptions = {},
   ): Promise<R[]> {
     const tenant = TenantContext.current();
+    assertTenantStatement(sql);
     const setup = this.setupStatements(tenant, options);
     const client = await this.clusters.tenantPool(tenant.cluster, tenant.id).connect();
     let destroyConnection = true;
@@ -92,6 +100,7 @@ export class TenantTransactionRunner {
   private setupStatements(tenant: TenantRef, options: TenantTransactionOptions): string[] {
     return [
       options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN',
+      setLocalTenantRole(tenant),
       `SET LOCAL search_path TO ${quoteTenantSchema(tenant.schemaName)}`,
       `SET LOCAL statement_timeout = ${Math.trunc(this.statementTimeoutMs)}`,
     ];
@@ -102,6 +111,7 @@ function transactionHandle(client: PoolClient, tenant: TenantRef): TenantTransac
   return {
     tenant,
     async query<R extends QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> {
+      assertTenantStatement(sql);
       const result = await client.query<R>(extendedQuery(sql, params));
       return result.rows;
     },

@@ -9,8 +9,11 @@ import { Secret } from '@platform/config';
 import { schemaNameForTenant, type TenantRef } from '@platform/tenancy';
 import { createTestDatabase, type TestDatabase } from '@platform/testing';
 import { ClusterConnections } from '../src/cluster-connections';
+import { prepareDataPlaneLogin } from '../src/database-roles';
 import type { TemplateMigration } from '../src/template-migration';
 import { TenantSchemaMigrator } from '../src/tenant-schema-migrator';
+
+const DATA_PLANE_USER = 'platform_data_plane';
 
 class CreateItems implements TemplateMigration {
   readonly version = 1;
@@ -76,10 +79,15 @@ describe('TenantSchemaMigrator (real PostgreSQL)', () => {
     migrator = new TenantSchemaMigrator(
       clusters,
       [new CreateItems(), new IndexItemsConcurrently(), new AddNote()],
-      { lockTimeoutMs: 5_000, statementTimeoutMs: 30_000 },
+      { lockTimeoutMs: 5_000, statementTimeoutMs: 30_000, dataPlaneUser: DATA_PLANE_USER },
     );
     admin = new Client({ connectionString: database.url });
     await admin.connect();
+    await prepareDataPlaneLogin(
+      admin,
+      { user: DATA_PLANE_USER, password: null },
+      { holdsRegistry: false, registrySchema: 'platform' },
+    );
   });
 
   afterAll(async () => {
@@ -94,6 +102,7 @@ describe('TenantSchemaMigrator (real PostgreSQL)', () => {
         new TenantSchemaMigrator(clusters, [new CreateItems(), new AddNote()], {
           lockTimeoutMs: 1,
           statementTimeoutMs: 1,
+          dataPlaneUser: DATA_PLANE_USER,
         }),
     ).toThrow(/expected 2/);
   });

@@ -11,9 +11,11 @@ import { Secret } from '@platform/config';
 import { TenantContext, schemaNameForTenant, type TenantRef } from '@platform/tenancy';
 import { createTestDatabase, type TestDatabase } from '@platform/testing';
 import { ClusterConnections } from '../src/cluster-connections';
+import { ensureTenantRole, prepareDataPlaneLogin } from '../src/database-roles';
 import { TenantTransactionRunner } from '../src/tenant-transaction';
 
 const TIMEOUT_MS = 300;
+const DATA_PLANE_USER = 'platform_data_plane';
 
 function newTenant(): TenantRef {
   const id = randomUUID();
@@ -76,6 +78,11 @@ describe('TenantTransactionRunner (real PostgreSQL, one pooled connection)', () 
     database = await createTestDatabase('tenant_tx');
     admin = new Client({ connectionString: database.url });
     await admin.connect();
+    await prepareDataPlaneLogin(
+      admin,
+      { user: DATA_PLANE_USER, password: null },
+      { holdsRegistry: false, registrySchema: 'platform' },
+    );
     for (const [tenant, labels] of [
       [a, ['a-1', 'a-2']],
       [b, ['b-1']],
@@ -93,6 +100,8 @@ describe('TenantTransactionRunner (real PostgreSQL, one pooled connection)', () 
       for (const label of labels) {
         await admin.query(`INSERT INTO ${schema}.items VALUES ($1)`, [label]);
       }
+      // Tenant transactions act as the tenant's role: it takes the schema over.
+      await ensureTenantRole(admin, tenant, DATA_PLANE_USER);
     }
     clusters = new ClusterConnections(
       [{ name: 'main', url: new Secret(database.url) }],

@@ -3,6 +3,8 @@ export interface ErrorBody {
   readonly error: string;
   readonly message: string;
   readonly details?: readonly FieldProblem[];
+  /** On a 500 only: what to quote to find the log line (never the cause itself). */
+  readonly requestId?: string;
 }
 
 export interface FieldProblem {

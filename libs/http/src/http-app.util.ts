@@ -3,18 +3,45 @@ import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
 import { jsonBodyParser } from './json-body.middleware';
+import { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 import { rejectNulCharacters } from './nul-character.middleware';
+import { RequestTimeoutInterceptor } from './request-timeout.interceptor';
+import { securityHeaders } from './security-headers.middleware';
+import { applyServerTimeouts } from './server-timeouts';
+import { strictCorsOptions } from './strict-cors.options';
 import { strictValidationPipe } from './validation.pipe';
 
-/** What both apps set on their HTTP server, in one place so they cannot drift apart. */
-export function applyHttpDefaults(app: NestExpressApplication, bodyLimit: string): void {
+export interface HttpDefaults {
+  /** Largest JSON body accepted (`64kb`); larger ones get 413. */
+  readonly bodyLimit: string;
+  /** REQUEST_TIMEOUT_MS: handler deadline (503) and the server's header/request timeouts (408). */
+  readonly requestTimeoutMs: number;
+  /** CORS_ALLOWED_ORIGINS: exact origins; empty means no cross-origin access. */
+  readonly corsAllowedOrigins: readonly string[];
+  /** Routes whose body is not JSON (uploads): no 415, no JSON parsing. */
+  readonly rawBodyRoutes?: readonly RawBodyRoute[];
+  /** Peers believed about `X-Forwarded-Proto` (for HSTS). */
+  readonly trustedProxies?: readonly string[];
+}
+
+/**
+ * What both apps set on their HTTP server, in one place so they cannot drift apart. Order
+ * matters: headers and CORS first (every answer carries them, refusals included), then the
+ * media-type check, then parsing, then what inspects the parsed body.
+ */
+export function applyHttpDefaults(app: NestExpressApplication, defaults: HttpDefaults): void {
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   // Forwarded headers are judged by the apps themselves against their trusted-proxy list.
   app.set('trust proxy', false);
-  app.use(jsonBodyParser(bodyLimit));
+  app.use(securityHeaders({ trustedProxies: defaults.trustedProxies }));
+  app.enableCors(strictCorsOptions(defaults.corsAllowedOrigins));
+  app.use(requireJsonBodies(defaults.rawBodyRoutes));
+  app.use(jsonBodyParser(defaults.bodyLimit, defaults.rawBodyRoutes));
   app.use(rejectNulCharacters());
   app.useGlobalPipes(strictValidationPipe());
+  app.useGlobalInterceptors(new RequestTimeoutInterceptor(defaults.requestTimeoutMs));
+  applyServerTimeouts(app.getHttpServer() as Server, defaults.requestTimeoutMs);
   app.enableShutdownHooks();
 }
 

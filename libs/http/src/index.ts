@@ -1,8 +1,22 @@
 export type { ErrorBody, FieldProblem } from './error-body';
-export { applyHttpDefaults, listenOn } from './http-app.util';
+export { applyHttpDefaults, listenOn, type HttpDefaults } from './http-app.util';
 export { jsonBodyParser } from './json-body.middleware';
+export { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 export { strictValidationPipe } from './validation.pipe';
+export { IsIsoDateTime } from './iso-date-time.validator';
 export { httpErrorBody } from './http-error-body';
 export { PUBLIC_ROUTE, PublicRoute } from './public-route.decorator';
 export { rejectNulCharacters } from './nul-character.middleware';
 export { sendNonDomainError } from './non-domain-error';
+export {
+  NoRequestTimeout,
+  RequestTimeoutException,
+  RequestTimeoutInterceptor,
+} from './request-timeout.interceptor';
+export {
+  API_CONTENT_SECURITY_POLICY,
+  SWAGGER_UI_CONTENT_SECURITY_POLICY,
+  securityHeaders,
+} from './security-headers.middleware';
+export { applyServerTimeouts } from './server-timeouts';
+export { strictCorsOptions } from './strict-cors.options';

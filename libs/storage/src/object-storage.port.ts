@@ -38,6 +38,8 @@ export interface ObjectStorage {
   headObject(key: string): Promise<StoredObject | null>;
   /** `null` when the object does not exist. */
   getObject(key: string): Promise<Buffer | null>;
+  /** Deletes one object; deleting a key that does not exist is not an error. */
+  deleteObject(key: string): Promise<void>;
   /** Every key under the prefix, across all result pages. */
   listKeys(prefix: string): Promise<string[]>;
   /** Deletes every object under a non-empty prefix; returns how many were deleted. */

@@ -32,3 +32,4 @@ export {
   type Plan,
   type PlanLimits,
 } from './plan-limits';
+export { QUOTA_NAMES, QuotaExceededError, type QuotaName, type QuotaUsage } from './quota';

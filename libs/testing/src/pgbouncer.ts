@@ -7,10 +7,18 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { freePort } from './free-port';
 
+/** The data plane's login by default (DATA_PLANE_DATABASE_USER). */
+const DATA_PLANE_LOGIN = 'platform_data_plane';
+
 export interface PgBouncerOptions {
   databaseUrl: string;
   poolSize?: number;
   poolMode?: 'transaction' | 'session';
+  /**
+   * More users PgBouncer lets in (trust, no password), besides the URL's own: by default the
+   * data plane's login, which the data plane uses whatever user its URL names.
+   */
+  extraUsers?: readonly string[];
 }
 
 export interface PgBouncerHandle {
@@ -150,9 +158,13 @@ function configText(target: Target, port: number, paths: Paths, opts: PgBouncerO
 
 // Even with auth_type = trust the user must be listed; the password is what pgbouncer uses
 // when the server itself asks for one.
-function authFileText(target: Target): string {
+function authFileText(target: Target, extraUsers: readonly string[]): string {
   const quote = (value: string): string => `"${value.replace(/"/g, '""')}"`;
-  return `${quote(target.user)} ${quote(target.password)}\n`;
+  const extra = extraUsers.filter((user) => user !== target.user);
+  return [
+    `${quote(target.user)} ${quote(target.password)}\n`,
+    ...extra.map((user) => `${quote(user)} ""\n`),
+  ].join('');
 }
 
 async function writeFiles(target: Target, port: number, opts: PgBouncerOptions): Promise<Paths> {
@@ -167,7 +179,9 @@ async function writeFiles(target: Target, port: number, opts: PgBouncerOptions):
   };
   await mkdir(dir, { mode: 0o755 });
   await writeFile(paths.config, configText(target, port, paths, opts), { mode: 0o644 });
-  await writeFile(paths.authFile, authFileText(target), { mode: 0o600 });
+  await writeFile(paths.authFile, authFileText(target, opts.extraUsers ?? [DATA_PLANE_LOGIN]), {
+    mode: 0o600,
+  });
   if (runningAsRoot()) {
     const owner = await lookupUser(RUN_AS);
     for (const path of [dir, paths.config, paths.authFile]) await chown(path, owner.uid, owner.gid);

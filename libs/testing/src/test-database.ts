@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { TENANT_ROLE_COMMENT_PREFIX } from '@platform/database';
 
 export interface TestDatabase {
   name: string;
@@ -52,7 +53,34 @@ async function dropDatabase(name: string): Promise<void> {
       [name],
     );
     await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await dropTenantRolesOfGoneDatabases(admin);
   });
+}
+
+/**
+ * Tenant roles are cluster-wide and outlive the database their tenant lived in. Each carries
+ * its database's name in its comment (see ensureTenantRole), so once that database is gone, its
+ * roles go too, including those left by a test run that died before cleaning up.
+ */
+async function dropTenantRolesOfGoneDatabases(admin: Client): Promise<void> {
+  const { rows } = await admin.query<{ role: string }>(
+    `SELECT r.rolname AS role
+       FROM pg_roles r
+       JOIN pg_shdescription d ON d.objoid = r.oid AND d.classoid = 'pg_authid'::regclass
+      WHERE r.rolname ~ '^t_[0-9a-f]{32}$'
+        AND starts_with(d.description, $1)
+        AND NOT EXISTS (
+              SELECT 1 FROM pg_database db
+               WHERE starts_with(d.description, $1 || db.datname || ';'))`,
+    [TENANT_ROLE_COMMENT_PREFIX],
+  );
+  for (const { role } of rows) {
+    try {
+      await admin.query(`DROP ROLE IF EXISTS "${role}"`);
+    } catch {
+      // Still owning something in a live database (a concurrent test): that test drops it.
+    }
+  }
 }
 
 /** Creates an empty, uniquely named database; `drop()` is idempotent. */

@@ -97,10 +97,14 @@ export class CertificateRenewal implements OnApplicationBootstrap, OnApplication
         // Replicas cache the wildcard by subject: without this they would serve the old one
         // until CERTIFICATE_CACHE_TTL_MS (custom domains are announced by their issuance job).
         await this.notifier.tenantChanged(NO_TENANT, [certificate.subject]);
-      } else if (certificate.domainId) {
+      } else if (certificate.domainId && certificate.tenantId) {
         // The job judges the certificate by this round's clock, not its own: otherwise a
         // round with an injected `now` would queue a renewal that then finds nothing due.
-        await this.domains.issueCertificate(certificate.domainId, now);
+        // Whether the tenant may still have it (not suspended or deleted) is the job's call.
+        await this.domains.issueCertificate(
+          { id: certificate.domainId, tenantId: certificate.tenantId },
+          now,
+        );
       } else {
         continue; // a removed domain's certificate: let it expire
       }

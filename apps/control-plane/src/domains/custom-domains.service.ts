@@ -96,7 +96,7 @@ export class CustomDomains {
       });
       return row;
     });
-    await this.queue.verify(domain.id);
+    await this.queue.verify(domain);
     return this.view(tenant, domain);
   }
 
@@ -127,9 +127,9 @@ export class CustomDomains {
       };
       await this.registry.getRepository(TenantDomainEntity).update({ id: domain.id }, restart);
       after = { ...before, ...restart };
-      await this.queue.verify(domain.id);
+      await this.queue.verify(domain);
     } else if (domain.status === 'certificate_failed') {
-      await this.queue.issueCertificate(domain.id);
+      await this.queue.issueCertificate(domain);
     }
     await this.audit.record(this.registry.manager, {
       actor,

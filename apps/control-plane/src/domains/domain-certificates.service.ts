@@ -40,14 +40,13 @@ export class DomainCertificates {
    * Issues (or renews) the domain's certificate and activates the domain. `now` is when the
    * current certificate is judged (a renewal round's clock; default: now).
    */
-  async issue(domainId: string, now: Date = new Date()): Promise<void> {
+  async issue(domainId: string, tenantId: string, now: Date = new Date()): Promise<void> {
     const domains = this.registry.getRepository(TenantDomainEntity);
-    const domain = await domains.findOneBy({ id: domainId });
+    // Runs in the job's tenant context: only that tenant's domain is found (fail closed).
+    const domain = await domains.findOneBy({ id: domainId, tenantId });
     if (!domain || domain.kind !== 'custom') return;
     if (!['verified', 'certificate_failed', 'active'].includes(domain.status)) return;
-    const tenant = await this.registry
-      .getRepository(TenantEntity)
-      .findOneBy({ id: domain.tenantId });
+    const tenant = await this.registry.getRepository(TenantEntity).findOneBy({ id: tenantId });
     if (tenant?.status === 'provisioning') {
       // A domain given at creation can verify before onboarding ends: wait, without using up
       // the job's attempts (onboarding may itself be retrying an outside system for minutes).
@@ -80,16 +79,16 @@ export class DomainCertificates {
     this.logger.log({ tenantId: tenant.id, hostname: domain.hostname }, 'custom domain active');
   }
 
-  async markFailed(domainId: string, reason: string): Promise<void> {
+  async markFailed(domainId: string, tenantId: string, reason: string): Promise<void> {
     await this.registry.getRepository(TenantDomainEntity).update(
-      { id: domainId },
+      { id: domainId, tenantId },
       // An active domain keeps serving its (still valid) certificate while renewal retries.
       { verificationError: reason.slice(0, 2000) },
     );
     await this.registry.query(
       `UPDATE platform.tenant_domains SET status = 'certificate_failed'
-        WHERE id = $1 AND status IN ('verified', 'certificate_failed')`,
-      [domainId],
+        WHERE id = $1 AND tenant_id = $2 AND status IN ('verified', 'certificate_failed')`,
+      [domainId, tenantId],
     );
   }
 

@@ -25,14 +25,14 @@ export class DomainVerifier {
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
-  async check(domainId: string, checkNumber: number): Promise<void> {
+  /** Runs in the tenant's context (CustomDomainsProcessor); `tenantId` is the job's tenant. */
+  async check(domainId: string, tenantId: string, checkNumber: number): Promise<void> {
     const domains = this.registry.getRepository(TenantDomainEntity);
-    const domain = await domains.findOneBy({ id: domainId });
+    // Another tenant's domain id in this tenant's job finds nothing: fail closed.
+    const domain = await domains.findOneBy({ id: domainId, tenantId });
     // Removed, already verified, or given up on: nothing to do (a duplicate or stale job).
     if (domain?.status !== 'pending_verification' || !domain.verificationToken) return;
-    const tenant = await this.registry
-      .getRepository(TenantEntity)
-      .findOneBy({ id: domain.tenantId });
+    const tenant = await this.registry.getRepository(TenantEntity).findOneBy({ id: tenantId });
     if (!tenant) return;
     const expected = {
       txtName: `${this.config.integrations.customDomains.txtLabel}.${domain.hostname}`,
@@ -55,7 +55,7 @@ export class DomainVerifier {
         },
       );
       this.logger.log({ tenantId: tenant.id, hostname: domain.hostname }, 'custom domain verified');
-      await this.queue.issueCertificate(domain.id);
+      await this.queue.issueCertificate(domain);
       return;
     }
     const windowClosed = !domain.verifyUntil || domain.verifyUntil.getTime() <= Date.now();
@@ -74,6 +74,19 @@ export class DomainVerifier {
       );
       return;
     }
-    await this.queue.verify(domain.id, checkNumber + 1, domain.verifyUntil ?? undefined);
+    await this.queue.verify(domain, checkNumber + 1, domain.verifyUntil ?? undefined);
+  }
+
+  /**
+   * The tenant may not be checked for now (suspended, deleted): the chain of checks ends here,
+   * and the domain, still `pending_verification`, says why. `recheck` starts it again.
+   */
+  async stop(domainId: string, tenantId: string, reason: string): Promise<void> {
+    await this.registry
+      .getRepository(TenantDomainEntity)
+      .update(
+        { id: domainId, tenantId, status: 'pending_verification' },
+        { verificationError: reason.slice(0, 2000), lastCheckedAt: new Date() },
+      );
   }
 }

@@ -7,13 +7,25 @@ export const DOMAINS_QUEUE = 'custom-domains';
 export const VERIFY_DOMAIN_JOB = 'verify-domain';
 export const ISSUE_DOMAIN_CERTIFICATE_JOB = 'issue-domain-certificate';
 
-/** Jobs carry the domain's id only; the processor re-reads the row (and its tenant). */
+/**
+ * Jobs carry ids only: the domain's, and its tenant's. The tenant id is what the job checks
+ * before anything else (a deleted tenant's domain rows are gone, so the domain alone could not
+ * say whose job it was) and the context it runs in; the processor re-reads the rows.
+ */
 export interface DomainJob {
   readonly domainId: string;
+  /** Optional only for jobs queued before it was added; the processor then reads the row. */
+  readonly tenantId?: string;
   /** Verification: which check of the chain this is (the delay before the next doubles). */
   readonly check?: number;
   /** Issuance: the renewal round's clock (ISO), to judge the current certificate by. */
   readonly now?: string;
+}
+
+/** The ids a domain job carries (a domain row or its view has both). */
+export interface DomainRef {
+  readonly id: string;
+  readonly tenantId: string;
 }
 
 const MAX_RETRY_DELAY_MS = 3_600_000;
@@ -31,7 +43,7 @@ export class DomainsQueue {
   ) {}
 
   /** Check number `check` (0 = now); never scheduled past `deadline`, when the window closes. */
-  async verify(domainId: string, check = 0, deadline?: Date): Promise<void> {
+  async verify(domain: DomainRef, check = 0, deadline?: Date): Promise<void> {
     const backoff =
       check === 0
         ? 0
@@ -44,9 +56,9 @@ export class DomainsQueue {
       : backoff;
     await this.queue.add(
       VERIFY_DOMAIN_JOB,
-      { domainId, check },
+      { domainId: domain.id, tenantId: domain.tenantId, check },
       {
-        jobId: `verify:${domainId}:${check}:${Date.now()}`,
+        jobId: `verify:${domain.id}:${check}:${Date.now()}`,
         delay,
         attempts: 3,
         backoff: { type: 'exponential', delay: 1000 },
@@ -57,12 +69,12 @@ export class DomainsQueue {
   }
 
   /** `now`: when a renewal round found the certificate due (default: judged when it runs). */
-  async issueCertificate(domainId: string, now?: Date): Promise<void> {
+  async issueCertificate(domain: DomainRef, now?: Date): Promise<void> {
     await this.queue.add(
       ISSUE_DOMAIN_CERTIFICATE_JOB,
-      { domainId, ...(now && { now: now.toISOString() }) },
+      { domainId: domain.id, tenantId: domain.tenantId, ...(now && { now: now.toISOString() }) },
       {
-        jobId: `certificate:${domainId}`,
+        jobId: `certificate:${domain.id}`,
         attempts: this.config.provisioning.attempts,
         backoff: { type: 'exponential', delay: this.config.provisioning.backoffMs },
         removeOnComplete: true,
@@ -72,12 +84,12 @@ export class DomainsQueue {
   }
 
   /** Issuance again after `delayMs` (a separate job: the running one holds the plain id). */
-  async issueCertificateLater(domainId: string, delayMs: number): Promise<void> {
+  async issueCertificateLater(domain: DomainRef, delayMs: number): Promise<void> {
     await this.queue.add(
       ISSUE_DOMAIN_CERTIFICATE_JOB,
-      { domainId },
+      { domainId: domain.id, tenantId: domain.tenantId },
       {
-        jobId: `certificate:${domainId}:after:${Date.now()}`,
+        jobId: `certificate:${domain.id}:after:${Date.now()}`,
         delay: delayMs,
         attempts: this.config.provisioning.attempts,
         backoff: { type: 'exponential', delay: this.config.provisioning.backoffMs },

@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { sendNonDomainError, type ErrorBody } from '@platform/http';
+import { QuotaExceededError } from '@platform/tenancy';
 import { ControlPlaneErrorCode, ControlPlaneException } from './control-plane.exception';
 
 function statusFor(code: ControlPlaneErrorCode): HttpStatus {
@@ -14,6 +15,7 @@ function statusFor(code: ControlPlaneErrorCode): HttpStatus {
     case ControlPlaneErrorCode.TenantNotFound:
     case ControlPlaneErrorCode.MigrationRunNotFound:
     case ControlPlaneErrorCode.DomainNotFound:
+    case ControlPlaneErrorCode.UserNotFound:
       return HttpStatus.NOT_FOUND;
     case ControlPlaneErrorCode.QuotaExceeded:
       return HttpStatus.FORBIDDEN;
@@ -58,11 +60,18 @@ export class ControlPlaneExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     if (exception instanceof ControlPlaneException) {
+      // An answer already on its way (a stream) cannot become an error any more.
+      if (response.headersSent) return;
       const body: ErrorBody = { error: exception.code, message: exception.message };
       if (exception.retryAfterSeconds !== undefined) {
         response.setHeader('Retry-After', String(exception.retryAfterSeconds));
       }
       response.status(statusFor(exception.code)).json(body);
+      return;
+    }
+    // A tenant's plan quota (users): the same refusal, and body, as on the data plane.
+    if (exception instanceof QuotaExceededError) {
+      response.status(HttpStatus.FORBIDDEN).json(exception.body());
       return;
     }
     sendNonDomainError(exception, response, this.logger);

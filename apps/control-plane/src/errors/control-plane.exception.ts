@@ -23,6 +23,7 @@ export enum ControlPlaneErrorCode {
   OperatorRequired = 'operator_required',
   ApiKeyNotFound = 'api_key_not_found',
   InvalidApiKey = 'invalid_api_key',
+  UserNotFound = 'user_not_found',
 }
 
 /** Thrown by services, never HTTP exceptions: the same services run in jobs and the CLI. */

@@ -113,6 +113,13 @@ export class MigrationRunExecutor {
   private async migrateOne(run: MigrationRun, tenant: ClaimedTenant): Promise<TenantOutcome> {
     const started = performance.now();
     try {
+      // A platform job, not the tenant's: unlike the tenant jobs (common/tenant-job.ts) it does
+      // not stop for a suspended tenant. Suspension is reversible, and a resumed tenant must
+      // come back on the schema version the code now running expects; skipping it would leave
+      // it behind every later deploy. The plan takes active, suspended and pooled schemas only,
+      // and a tenant deleted mid-run is still migrated: its schema is kept for a restore, which
+      // should not need a migration first. It still runs in the tenant's context, so its log
+      // lines carry the tenant id.
       const outcome = await runInTenant(tenant, () =>
         this.migrator.migrate(tenant, run.targetVersion),
       );

@@ -3,9 +3,24 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
 import { MAIL_TRANSPORT, type MailTransport } from '@platform/mail';
-import { OutboxRepository } from './outbox.repository';
+import { TenantJobs, type TenantJobPolicy } from '../common/tenant-job';
+import { OutboxRepository, type OutboxRow } from './outbox.repository';
 
-export type DeliveryOutcome = 'sent' | 'already-sent' | 'busy';
+/** `skipped`: its tenant was deleted, never sent; `held`: its tenant is suspended, later. */
+export type DeliveryOutcome = 'sent' | 'already-sent' | 'busy' | 'skipped' | 'held';
+
+/**
+ * A tenant's mail goes out while the tenant is onboarding, failed (ops may resend while they
+ * retry) or active. A deleted tenant's mail is never sent (it carries a link into a tenant that
+ * is gone): the row ends `skipped` with the reason. A suspended tenant's mail is held, not
+ * dropped: ops may resend the welcome mail of a suspended tenant on purpose, so it waits,
+ * looked at again every HELD_RECHECK_MS, and goes out once the tenant is resumed.
+ */
+export const SEND_MAIL_POLICY: TenantJobPolicy = {
+  job: 'send-mail',
+  runsFor: ['provisioning', 'failed', 'active'],
+};
+const HELD_RECHECK_MS = 60_000;
 
 /** A mail that failed this often stays pending for ops to see (and resend) instead. */
 const MAX_ATTEMPTS = 10;
@@ -27,6 +42,7 @@ export class OutboxRelay {
   constructor(
     @InjectDataSource() private readonly registry: DataSource,
     private readonly outbox: OutboxRepository,
+    private readonly jobs: TenantJobs,
     @Inject(MAIL_TRANSPORT) private readonly transport: MailTransport | null,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
@@ -51,19 +67,32 @@ export class OutboxRelay {
         await runner.rollbackTransaction();
         return 'busy';
       }
-      if (row.status === 'sent') {
+      if (row.status !== 'pending') {
         await runner.rollbackTransaction();
-        return 'already-sent';
+        return row.status === 'sent' ? 'already-sent' : 'skipped';
       }
       try {
-        await transport.send({
-          from: this.config.integrations.mail.from,
-          to: row.recipient,
-          subject: row.subject,
-          text: row.bodyText ?? '',
-          ...(row.bodyHtml && { html: row.bodyHtml }),
-          messageId: row.messageId,
-        });
+        const send = () => this.send(transport, row);
+        if (row.tenantId !== null) {
+          // The tenant's row is read under a share lock: a delete waits for this mail's commit,
+          // and a mail is never sent after its tenant's delete committed.
+          const outcome = await this.jobs.run(SEND_MAIL_POLICY, row.tenantId, send, {
+            manager: runner.manager,
+          });
+          if (!outcome.ran) {
+            const held = outcome.status === 'suspended';
+            if (held) {
+              const reason = `held: ${outcome.reason}; sent once it is resumed`;
+              await this.outbox.postpone(runner.manager, id, reason, HELD_RECHECK_MS);
+            } else {
+              await this.outbox.markSkipped(runner.manager, id, `not sent: ${outcome.reason}`);
+            }
+            await runner.commitTransaction();
+            return held ? 'held' : 'skipped';
+          }
+        } else {
+          await send();
+        }
       } catch (error) {
         await runner.rollbackTransaction();
         const reason = error instanceof Error ? error.message : String(error);
@@ -78,6 +107,17 @@ export class OutboxRelay {
       if (runner.isTransactionActive) await runner.rollbackTransaction();
       await runner.release();
     }
+  }
+
+  private async send(transport: MailTransport, row: OutboxRow): Promise<void> {
+    await transport.send({
+      from: this.config.integrations.mail.from,
+      to: row.recipient,
+      subject: row.subject,
+      text: row.bodyText ?? '',
+      ...(row.bodyHtml && { html: row.bodyHtml }),
+      messageId: row.messageId,
+    });
   }
 
   /** Sends what is due; rows other workers hold are skipped. Returns how many were sent. */

@@ -24,7 +24,8 @@ export interface OutboxRow {
   readonly bodyText: string | null;
   readonly bodyHtml: string | null;
   readonly messageId: string;
-  readonly status: 'pending' | 'sent';
+  /** `skipped`: never sent, on purpose (its tenant was deleted); `lastError` says why. */
+  readonly status: 'pending' | 'sent' | 'skipped';
   readonly attempts: number;
   readonly lastError: string | null;
   readonly createdAt: Date;
@@ -98,6 +99,27 @@ export class OutboxRepository {
               body_text = NULL, body_html = NULL
         WHERE id = $1`,
       [id],
+    );
+  }
+
+  /** Not to be sent, ever: the bodies go too (they hold a live invite link). */
+  async markSkipped(manager: EntityManager, id: string, reason: string): Promise<void> {
+    await manager.query(
+      `UPDATE platform.outbox
+          SET status = 'skipped', last_error = $2, body_text = NULL, body_html = NULL
+        WHERE id = $1 AND status = 'pending'`,
+      [id, reason.slice(0, 2000)],
+    );
+  }
+
+  /** Not now, without counting an attempt: looked at again in `retryInMs`. */
+  async postpone(manager: EntityManager, id: string, reason: string, retryInMs: number) {
+    await manager.query(
+      `UPDATE platform.outbox
+          SET last_error = $2,
+              next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE id = $1 AND status = 'pending'`,
+      [id, reason.slice(0, 2000), retryInMs],
     );
   }
 

@@ -45,6 +45,20 @@ export class ProvisioningStepRepository {
     );
   }
 
+  /**
+   * Onboarding stopped for good (the tenant was deleted): every step not done is `skipped`
+   * with the reason, so the record says why it ends there instead of showing steps pending
+   * forever. Done steps keep their record.
+   */
+  async abandon(tenantId: string, reason: string): Promise<void> {
+    await this.registry.query(
+      `UPDATE platform.provisioning_steps
+          SET status = 'skipped', last_error = $2, finished_at = now()
+        WHERE tenant_id = $1 AND status IN ('pending', 'running', 'failed')`,
+      [tenantId, reason.slice(0, MAX_ERROR_LENGTH)],
+    );
+  }
+
   async failed(tenantId: string, step: string, error: string, durationMs: number): Promise<void> {
     await this.registry.query(
       `UPDATE platform.provisioning_steps

@@ -2,12 +2,29 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
-import { isTenantId, runInTenant, type TenantStatus } from '@platform/tenancy';
+import { TenantJobs, type TenantJobPolicy } from '../common/tenant-job';
 import { TenantChangeNotifier } from '../tenants/tenant-change.notifier';
 import { TenantEntity } from '../tenants/tenant.entity';
 import type { ProvisioningStep } from './provisioning-step';
 import { ProvisioningPipeline } from './provisioning.pipeline';
 import { ProvisioningStepRepository } from './provisioning-step.repository';
+
+/**
+ * Onboarding runs for a tenant that is `provisioning`, and for an `active` one only to record
+ * the activate step (see `provision`). A tenant deleted while its job waited or ran must not be
+ * onboarded any further: no DNS record, certificate, invite or welcome mail for a tenant that
+ * is gone. (Suspension starts from `active` only, so it cannot meet onboarding.)
+ */
+export const PROVISIONING_JOB: TenantJobPolicy = {
+  job: 'provision-tenant',
+  runsFor: ['provisioning', 'active'],
+};
+
+/** Warm pool: only a `warming` row is prepared; a claimed or removed one is left alone. */
+export const WARM_SCHEMA_JOB: TenantJobPolicy = { job: 'warm-schema', runsFor: ['warming'] };
+
+/** Statuses after which the rest of onboarding will never run: its steps are recorded skipped. */
+const GONE: readonly string[] = ['deleted', 'deleting'];
 
 export interface ProvisioningAttempt {
   /** On the last attempt a failure marks the tenant `failed`, with the reason, for ops to retry. */
@@ -27,41 +44,50 @@ export class TenantProvisioner {
     private readonly pipeline: ProvisioningPipeline,
     private readonly records: ProvisioningStepRepository,
     private readonly notifier: TenantChangeNotifier,
+    private readonly jobs: TenantJobs,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
   async provision(tenantId: string, attempt: ProvisioningAttempt): Promise<void> {
     await this.exclusively(tenantId, async () => {
-      const tenant = await this.load(tenantId, ['provisioning', 'active']);
-      if (!tenant) return;
-      // Already active: the worker that ran the activate step died after its update and before
-      // its record, and Bull re-ran the stalled job. Activation comes last, so that record is
-      // the only one missing; the step's conditional update is a no-op and this run records it.
-      // Nothing else runs for an active tenant.
-      const steps =
-        tenant.status === 'active'
-          ? this.pipeline.steps.filter((step) => step.name === 'activate')
-          : this.pipeline.steps;
-      try {
-        await this.runSteps(tenant, steps);
-      } catch (error) {
-        if (attempt.finalAttempt) await this.markFailed(tenantId, failureReason(error));
-        throw error;
+      const outcome = await this.jobs.run(PROVISIONING_JOB, tenantId, (tenant) =>
+        this.provisionSteps(tenant, attempt),
+      );
+      if (!outcome.ran && outcome.status && GONE.includes(outcome.status)) {
+        await this.records.abandon(tenantId, `not run: ${outcome.reason}`);
       }
     });
+  }
+
+  private async provisionSteps(tenant: TenantEntity, attempt: ProvisioningAttempt): Promise<void> {
+    const tenantId = tenant.id;
+    // Already active: the worker that ran the activate step died after its update and before
+    // its record, and Bull re-ran the stalled job. Activation comes last, so that record is
+    // the only one missing; the step's conditional update is a no-op and this run records it.
+    // Nothing else runs for an active tenant.
+    const steps =
+      tenant.status === 'active'
+        ? this.pipeline.steps.filter((step) => step.name === 'activate')
+        : this.pipeline.steps;
+    try {
+      await this.runSteps(tenant, steps, PROVISIONING_JOB);
+    } catch (error) {
+      if (attempt.finalAttempt) await this.markFailed(tenantId, failureReason(error));
+      throw error;
+    }
   }
 
   /** Warm pool: prepares a `warming` tenant's schema, then offers it as `pooled`. */
   async warm(tenantId: string): Promise<void> {
     await this.exclusively(tenantId, async () => {
-      const tenant = await this.load(tenantId, ['warming']);
-      if (!tenant) return;
-      await this.runSteps(tenant, this.pipeline.schemaSteps);
-      await this.registry.query(
-        `UPDATE platform.tenants SET status = 'pooled', updated_at = now()
-          WHERE id = $1 AND status = 'warming'`,
-        [tenantId],
-      );
+      await this.jobs.run(WARM_SCHEMA_JOB, tenantId, async (tenant) => {
+        await this.runSteps(tenant, this.pipeline.schemaSteps);
+        await this.registry.query(
+          `UPDATE platform.tenants SET status = 'pooled', updated_at = now()
+            WHERE id = $1 AND status = 'warming'`,
+          [tenantId],
+        );
+      });
     });
   }
 
@@ -87,44 +113,45 @@ export class TenantProvisioner {
     }
   }
 
-  private async load(tenantId: string, expected: readonly TenantStatus[]) {
-    // A job without a valid tenant fails closed rather than running "somewhere".
-    if (!isTenantId(tenantId)) throw new Error(`Provisioning job has no valid tenant id`);
-    const tenant = await this.registry.getRepository(TenantEntity).findOneBy({ id: tenantId });
-    if (!tenant || !expected.includes(tenant.status)) {
-      this.logger.log({ tenantId, status: tenant?.status ?? 'missing' }, 'nothing to provision');
-      return null;
-    }
-    return tenant;
-  }
-
-  private async runSteps(tenant: TenantEntity, steps: readonly ProvisioningStep[]): Promise<void> {
+  /**
+   * Runs the steps not yet done, in the tenant's context (set by the caller's TenantJobs.run).
+   * With `guard`, the tenant's status is read again before each step: a delete that lands
+   * mid-onboarding stops it at the next step, and the steps left are recorded skipped.
+   */
+  private async runSteps(
+    tenant: TenantEntity,
+    steps: readonly ProvisioningStep[],
+    guard?: TenantJobPolicy,
+  ): Promise<void> {
     const tenantId = tenant.id;
-    await runInTenant(tenant, async () => {
-      for (const step of steps) {
-        if (await this.records.isDone(tenantId, step.name)) continue;
-        await this.records.started(tenantId, step.name);
-        const started = Date.now();
-        let outcome;
-        try {
-          outcome = await step.run(tenant);
-          await this.holdForFaultInjection(step.name);
-        } catch (error) {
-          const reason = error instanceof Error ? error.message : String(error);
-          await this.records.failed(tenantId, step.name, reason, Date.now() - started);
-          this.logger.warn({ tenantId, step: step.name, err: error }, 'provisioning step failed');
-          throw new StepFailedError(step.name, reason, error);
-        }
-        const ms = Date.now() - started;
-        if (outcome) {
-          await this.records.skipped(tenantId, step.name, outcome.skipped, ms);
-          this.logger.log({ tenantId, step: step.name, reason: outcome.skipped }, 'step skipped');
-        } else {
-          await this.records.succeeded(tenantId, step.name, ms);
-          this.logger.log({ tenantId, step: step.name, ms }, 'step done');
-        }
+    for (const step of steps) {
+      if (await this.records.isDone(tenantId, step.name)) continue;
+      const stop = guard ? await this.jobs.stopReason(guard, tenantId) : null;
+      if (stop !== null) {
+        await this.records.abandon(tenantId, `not run: ${stop}`);
+        return;
       }
-    });
+      await this.records.started(tenantId, step.name);
+      const started = Date.now();
+      let outcome;
+      try {
+        outcome = await step.run(tenant);
+        await this.holdForFaultInjection(step.name);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        await this.records.failed(tenantId, step.name, reason, Date.now() - started);
+        this.logger.warn({ tenantId, step: step.name, err: error }, 'provisioning step failed');
+        throw new StepFailedError(step.name, reason, error);
+      }
+      const ms = Date.now() - started;
+      if (outcome) {
+        await this.records.skipped(tenantId, step.name, outcome.skipped, ms);
+        this.logger.log({ tenantId, step: step.name, reason: outcome.skipped }, 'step skipped');
+      } else {
+        await this.records.succeeded(tenantId, step.name, ms);
+        this.logger.log({ tenantId, step: step.name, ms }, 'step done');
+      }
+    }
   }
 
   /**

@@ -22,7 +22,10 @@ export class TenantInvites {
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
   ) {}
 
-  /** Creates the user (without a password) if missing, then a fresh invite for them. */
+  /**
+   * Creates the user (without a password) if missing, then a fresh invite for them. Not capped
+   * by maxUsers: this is how onboarding makes the tenant's first admin, which must always fit.
+   */
   async inviteUser(
     tenant: TenantRef & { slug: string },
     email: string,

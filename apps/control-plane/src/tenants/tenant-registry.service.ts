@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError, type EntityManager } from 'typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
@@ -44,6 +44,8 @@ export interface Page<T> {
 /** The tenant registry: creation, lookup and lifecycle transitions. */
 @Injectable()
 export class TenantRegistry {
+  private readonly logger = new Logger(TenantRegistry.name);
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
@@ -208,7 +210,24 @@ export class TenantRegistry {
     }
     await this.notifier.tenantChanged(current.id, hostnames);
     if (action === 'retry') await this.provisioning.enqueue(current.id);
+    if (action === 'delete') await this.dropTenantRole(current);
     return this.get(current.id);
+  }
+
+  /**
+   * Nobody may act as a deleted tenant again: its role goes (the kept schema passes to the
+   * platform's owner). The delete itself has happened; a failure here is logged, and the data
+   * plane already refuses deleted tenants before any transaction.
+   */
+  private async dropTenantRole(tenant: TenantEntity): Promise<void> {
+    try {
+      await this.migrator.dropRole(tenant);
+    } catch (error) {
+      this.logger.error(
+        { err: error, tenantId: tenant.id },
+        `Could not drop the role of deleted tenant ${tenant.id}`,
+      );
+    }
   }
 
   /** Starts verification of the custom domain given at creation (a no-op once it is done). */
@@ -216,7 +235,7 @@ export class TenantRegistry {
     const domains = await this.dataSource
       .getRepository(TenantDomainEntity)
       .findBy({ tenantId, kind: 'custom', status: 'pending_verification' });
-    for (const domain of domains) await this.domainsQueue.verify(domain.id);
+    for (const domain of domains) await this.domainsQueue.verify(domain);
   }
 
   private customDomainDeadline(): Date {

@@ -3,8 +3,13 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { hash } from 'argon2';
 import { DataSource } from 'typeorm';
 import type { QueryResultRow } from 'pg';
-import { TenantTransactionRunner } from '@platform/database';
-import { runInTenant } from '@platform/tenancy';
+import { TenantTransactionRunner, checkTenantQuota } from '@platform/database';
+import {
+  effectiveLimits,
+  runInTenant,
+  type LimitOverrides,
+  type PlanLimits,
+} from '@platform/tenancy';
 import { AuditLog } from '../audit/audit-log.service';
 import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
 import type { CreateTenantUserDto } from './dto/create-tenant-user.dto';
@@ -24,6 +29,9 @@ export interface TenantUserView {
 
 const USERS_LISTED = 500;
 
+/** What counts against maxUsers: every user, invited or active (as the data plane's usage says). */
+const USERS_USED_SQL = 'SELECT count(*)::text AS used FROM users';
+
 export interface CreatedTenantUser {
   id: string;
   email: string;
@@ -32,7 +40,12 @@ export interface CreatedTenantUser {
   invite?: { url: string; expiresAt: Date };
 }
 
-/** Ops creates users inside a tenant's schema; invites are stored as hashes, never as tokens. */
+/**
+ * Ops creates users inside a tenant's schema; invites are stored as hashes, never as tokens.
+ * Creation is capped by the tenant's maxUsers quota (403 quota_exceeded). Onboarding's admin
+ * invite (TenantInvites.inviteUser) is not checked: without its first admin a tenant could never
+ * be administered, whatever its quota says (every plan allows at least one user anyway).
+ */
 @Injectable()
 export class TenantUsersService {
   constructor(
@@ -59,9 +72,11 @@ export class TenantUsersService {
     const passwordHash = input.password ? await hash(input.password) : null;
     const inviteToken = input.password ? null : newInviteToken();
     const expiresAt = this.invites.expiry();
+    const { maxUsers } = await this.limitsOf(tenant.id, tenant.plan);
 
     const userId = await runInTenant(tenant, () =>
       this.database.run(async (tx) => {
+        await checkTenantQuota(tx, 'maxUsers', maxUsers, USERS_USED_SQL);
         const [user] = await tx.query<{ id: string }>(
           `INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
            ON CONFLICT (email) DO NOTHING RETURNING id`,
@@ -94,6 +109,15 @@ export class TenantUsersService {
         invite: { url: this.invites.linkFor(tenant.slug, inviteToken), expiresAt },
       }),
     };
+  }
+
+  /** The plan's limits with the tenant's overrides (set through `PUT .../limits`). */
+  private async limitsOf(tenantId: string, plan: string): Promise<PlanLimits> {
+    const [row] = await this.registryDb.query<{ limit_overrides: LimitOverrides | null }[]>(
+      'SELECT limit_overrides FROM platform.tenants WHERE id = $1',
+      [tenantId],
+    );
+    return effectiveLimits(plan, row?.limit_overrides ?? {});
   }
 
   /** The tenant's users (at most 500, oldest first); none before the schema is ready. */

@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { hash } from 'argon2';
 import { TenantTransactionRunner } from '@platform/database';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
-import { AccessTokenService } from './access-token.service';
+import { RefreshTokens } from './refresh-tokens.service';
+import { hashOpaqueToken, type TokenPair } from './token-pair';
 import type { TenantUser } from './tenant-user';
 
 interface InvitedUser {
@@ -22,14 +22,14 @@ interface InvitedUser {
 export class InviteAcceptanceService {
   constructor(
     private readonly database: TenantTransactionRunner,
-    private readonly tokens: AccessTokenService,
+    private readonly tokens: RefreshTokens,
   ) {}
 
-  async accept(token: string, password: string): Promise<{ accessToken: string }> {
+  async accept(token: string, password: string): Promise<TokenPair> {
     // Hashed before the transaction: argon2 is slow and must not hold a connection.
     const passwordHash = await hash(password);
-    const tokenHash = createHash('sha256').update(token).digest('hex');
-    const user = await this.database.run(async (tx) => {
+    const tokenHash = hashOpaqueToken(token);
+    const pair = await this.database.run(async (tx) => {
       const [invited] = await tx.query<InvitedUser>(
         `SELECT i.id AS invite_id, u.id AS user_id, u.role
            FROM user_invites i JOIN users u ON u.id = i.user_id
@@ -43,14 +43,15 @@ export class InviteAcceptanceService {
         invited.user_id,
         passwordHash,
       ]);
-      return { id: invited.user_id, role: invited.role };
+      // The session starts in the same transaction that spends the invite.
+      return this.tokens.signIn({ id: invited.user_id, role: invited.role }, tx);
     });
-    if (!user) {
+    if (!pair) {
       throw new DataPlaneException(
         DataPlaneErrorCode.InvalidInvite,
         'This invite link is unknown, already used or expired; ask for a new one',
       );
     }
-    return { accessToken: await this.tokens.issue(user) };
+    return pair;
   }
 }

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { hash, verify } from 'argon2';
 import { TenantTransactionRunner } from '@platform/database';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
-import { AccessTokenService } from './access-token.service';
+import { RefreshTokens } from './refresh-tokens.service';
+import type { TokenPair } from './token-pair';
 import type { TenantUser } from './tenant-user';
 
 interface UserRow {
@@ -18,10 +19,10 @@ export class PasswordLoginService {
 
   constructor(
     private readonly database: TenantTransactionRunner,
-    private readonly tokens: AccessTokenService,
+    private readonly tokens: RefreshTokens,
   ) {}
 
-  async login(email: string, password: string): Promise<{ accessToken: string }> {
+  async login(email: string, password: string): Promise<TokenPair> {
     // The connection is returned before the (slow, CPU-bound) hash check.
     const [user] = await this.database.query<UserRow>(
       'SELECT id, role, password_hash FROM users WHERE email = $1',
@@ -35,6 +36,6 @@ export class PasswordLoginService {
         'E-mail or password is wrong',
       );
     }
-    return { accessToken: await this.tokens.issue({ id: user.id, role: user.role }) };
+    return this.tokens.signIn({ id: user.id, role: user.role });
   }
 }

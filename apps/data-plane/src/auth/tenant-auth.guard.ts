@@ -1,24 +1,29 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
 import { AccessTokenService } from './access-token.service';
-import type { AuthenticatedRequest } from './tenant-user';
+import type { AuthenticatedRequest, TenantUser } from './tenant-user';
 
 @Injectable()
 export class TenantAuthGuard implements CanActivate {
   constructor(private readonly tokens: AccessTokenService) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const header = request.headers.authorization ?? '';
     const match = /^Bearer ([A-Za-z0-9._-]{10,4096})$/.exec(header);
     const user = match ? this.tokens.verify(match[1]) : null;
-    if (!user) {
-      throw new DataPlaneException(
-        DataPlaneErrorCode.Unauthenticated,
-        'A valid access token for this tenant is required',
-      );
-    }
-    request.user = user;
-    return true;
+    // Synchronous once the tenant's keys are cached; a promise only on the first request.
+    return user instanceof Promise ? user.then((u) => admit(request, u)) : admit(request, user);
   }
+}
+
+function admit(request: AuthenticatedRequest, user: TenantUser | null): boolean {
+  if (!user) {
+    throw new DataPlaneException(
+      DataPlaneErrorCode.Unauthenticated,
+      'A valid access token for this tenant is required',
+    );
+  }
+  request.user = user;
+  return true;
 }

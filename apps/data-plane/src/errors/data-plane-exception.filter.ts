@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { sendNonDomainError, type ErrorBody } from '@platform/http';
+import { QuotaExceededError } from '@platform/tenancy';
 import { DataPlaneErrorCode, DataPlaneException } from './data-plane.exception';
 
 function statusFor(code: DataPlaneErrorCode): HttpStatus {
@@ -18,13 +19,18 @@ function statusFor(code: DataPlaneErrorCode): HttpStatus {
     case DataPlaneErrorCode.Forbidden:
       return HttpStatus.FORBIDDEN;
     case DataPlaneErrorCode.InvalidInvite:
+    case DataPlaneErrorCode.InvalidResetToken:
       return HttpStatus.BAD_REQUEST;
     case DataPlaneErrorCode.TenantNotReady:
     case DataPlaneErrorCode.TenantUnavailable:
+    case DataPlaneErrorCode.StorageUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
     case DataPlaneErrorCode.Unauthenticated:
     case DataPlaneErrorCode.InvalidCredentials:
+    case DataPlaneErrorCode.InvalidRefreshToken:
       return HttpStatus.UNAUTHORIZED;
+    case DataPlaneErrorCode.RateLimited:
+      return HttpStatus.TOO_MANY_REQUESTS;
     default: {
       const unhandled: never = code;
       throw new Error(`No HTTP status for data-plane error ${String(unhandled)}`);
@@ -40,11 +46,21 @@ export class DataPlaneExceptionFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     if (exception instanceof DataPlaneException) {
+      // An answer already on its way (a stream) cannot become an error any more.
+      if (response.headersSent) return;
       if (exception.retryAfterSeconds !== undefined) {
         response.setHeader('Retry-After', String(exception.retryAfterSeconds));
       }
-      const body: ErrorBody = { error: exception.code, message: exception.message };
+      const body: ErrorBody = {
+        error: exception.code,
+        message: exception.message,
+        ...(exception.details ? { details: exception.details } : {}),
+      };
       response.status(statusFor(exception.code)).json(body);
+      return;
+    }
+    if (exception instanceof QuotaExceededError) {
+      response.status(HttpStatus.FORBIDDEN).json(exception.body());
       return;
     }
     sendNonDomainError(exception, response, this.logger);

@@ -1,8 +1,10 @@
 import { Body, Controller, Get, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { PlanLimits } from '@platform/tenancy';
 import { TenantAuthGuard } from '../auth/tenant-auth.guard';
 import { CurrentUser, type TenantUser } from '../auth/tenant-user';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
+import { CurrentLimits } from '../quotas/current-limits.decorator';
 import { CreateProjectDto, ListProjectsQuery, type ProjectView } from './project.dto';
 import { ProjectsRepository } from './projects.repository';
 
@@ -19,10 +21,14 @@ export class ProjectsController {
   }
 
   @Post()
-  create(@Body() body: CreateProjectDto, @CurrentUser() user: TenantUser): Promise<ProjectView> {
+  create(
+    @Body() body: CreateProjectDto,
+    @CurrentUser() user: TenantUser,
+    @CurrentLimits() limits: PlanLimits,
+  ): Promise<ProjectView> {
     if (user.role === 'viewer') {
       throw new DataPlaneException(DataPlaneErrorCode.Forbidden, 'Viewers cannot create projects');
     }
-    return this.projects.create(body.name, body.description ?? '', user.id);
+    return this.projects.create(body.name, body.description ?? '', user.id, limits.maxProjects);
   }
 }

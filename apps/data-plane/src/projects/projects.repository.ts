@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { TenantTransactionRunner } from '@platform/database';
+import { TenantTransactionRunner, checkTenantQuota } from '@platform/database';
+import { PROJECTS_USED_SQL } from '../quotas/quota-usage';
 import type { ProjectView } from './project.dto';
 
 const COLUMNS = `id, name, description, created_by AS "createdBy", created_at AS "createdAt"`;
@@ -17,11 +18,20 @@ export class ProjectsRepository {
     );
   }
 
-  async create(name: string, description: string, createdBy: string): Promise<ProjectView> {
-    const [project] = await this.database.query<ProjectView>(
-      `INSERT INTO projects (name, description, created_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
-      [name, description, createdBy],
-    );
-    return project;
+  /** Under the tenant's maxProjects quota: QuotaExceededError, and nothing inserted, when full. */
+  create(
+    name: string,
+    description: string,
+    createdBy: string,
+    maxProjects: number,
+  ): Promise<ProjectView> {
+    return this.database.run(async (tx) => {
+      await checkTenantQuota(tx, 'maxProjects', maxProjects, PROJECTS_USED_SQL);
+      const [project] = await tx.query<ProjectView>(
+        `INSERT INTO projects (name, description, created_by) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+        [name, description, createdBy],
+      );
+      return project;
+    });
   }
 }

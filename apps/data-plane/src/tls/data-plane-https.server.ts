@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import { applyServerTimeouts } from '@platform/http';
 import { CertificateStore } from './certificate-store.service';
 import { TlsMetrics } from './tls.metrics';
 
@@ -43,6 +44,8 @@ export class DataPlaneHttpsServer implements OnApplicationBootstrap, BeforeAppli
       { SNICallback: (serverName, done) => this.selectContext(serverName, done) },
       handler,
     );
+    // The same slow-client limits as the plain-HTTP listener (applyHttpDefaults).
+    applyServerTimeouts(server, this.config.http.requestTimeoutMs);
     server.on('tlsClientError', (error: Error) => {
       this.metrics.handshakeFailures.inc();
       this.logger.debug({ reason: error.message }, 'TLS handshake failed');

@@ -29,7 +29,10 @@ export const WELCOME_PAGE_HTML = `<!doctype html>
 `;
 
 export const WELCOME_PAGE_SCRIPT = `(() => {
-  const token = new URLSearchParams(location.search).get('token') || '';
+  const params = new URLSearchParams(location.search);
+  const token = params.get('token') || '';
+  // The same form sets a password from an invite or from a password-reset link.
+  const endpoint = params.get('purpose') === 'reset' ? '/api/auth/reset-password' : '/api/auth/accept-invite';
   // The token leaves the address bar (and so the history) as soon as the page has it.
   history.replaceState(null, '', location.pathname);
   const form = document.getElementById('welcome-form');
@@ -44,7 +47,7 @@ export const WELCOME_PAGE_SCRIPT = `(() => {
     const password = document.getElementById('password').value;
     if (password !== document.getElementById('password-repeat').value) { show('The passwords differ.', true); return; }
     document.getElementById('submit').disabled = true;
-    const response = await fetch('/api/auth/accept-invite', {
+    const response = await fetch(endpoint, {
       method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ token, password }),
     });
     const body = await response.json().catch(() => ({}));

@@ -20,7 +20,10 @@ describe('config loading', () => {
     expect(development.adminTokenGenerated).toBe(true);
     expect(development.adminToken.reveal().length).toBeGreaterThanOrEqual(24);
     expect(() =>
-      loadControlPlaneConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }),
+      loadControlPlaneConfig({
+        NODE_ENV: 'production',
+        SIGNING_KEY_ENCRYPTION_KEY: 'a'.repeat(64),
+      }),
     ).toThrow(/PLATFORM_ADMIN_TOKEN: required in production/);
   });
 

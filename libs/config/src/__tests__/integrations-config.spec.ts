@@ -368,7 +368,7 @@ describe('integrations config', () => {
       (nodeEnv) => {
         const problems = problemsOf({
           NODE_ENV: nodeEnv,
-          JWT_SECRET: 'j'.repeat(32),
+          SIGNING_KEY_ENCRYPTION_KEY: 'a'.repeat(64),
           PLATFORM_ADMIN_TOKEN: 't'.repeat(24),
           PROVISIONING_FAULT_HOLD: 'activate:10',
         });

@@ -1,5 +1,6 @@
 import {
   CreateBucketCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -145,6 +146,12 @@ export class S3ObjectStorage implements ObjectStorage {
         if (isNotFound(err)) return null;
         throw err;
       }
+    });
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    await this.run(`DeleteObject ${key}`, async () => {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
     });
   }
 

@@ -1,7 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  IsISO8601,
   IsInt,
   IsOptional,
   IsString,
@@ -10,6 +9,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
+import { IsIsoDateTime } from '@platform/http';
 
 /** Filters of a tenant's audit entries (GET /v1/tenants/:idOrSlug/audit). Newest first. */
 export class TenantAuditQuery {
@@ -32,12 +32,12 @@ export class TenantAuditQuery {
 
   @ApiPropertyOptional({ description: 'Entries at or after this instant (ISO 8601)' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'from must be an ISO 8601 date-time' })
+  @IsIsoDateTime({ message: 'from must be an ISO 8601 date-time' })
   from?: string;
 
   @ApiPropertyOptional({ description: 'Entries before this instant (ISO 8601)' })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'to must be an ISO 8601 date-time' })
+  @IsIsoDateTime({ message: 'to must be an ISO 8601 date-time' })
   to?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
@@ -48,11 +48,13 @@ export class TenantAuditQuery {
   @Max(200)
   limit: number = 50;
 
-  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  // PostgreSQL's OFFSET is a bigint: a larger integer failed in the driver (a 500).
+  @Max(1_000_000)
   offset: number = 0;
 }
 

@@ -12,11 +12,13 @@ export class PageQuery {
   @Max(500)
   limit: number = 50;
 
-  @ApiPropertyOptional({ minimum: 0, default: 0 })
+  @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  // PostgreSQL's OFFSET is a bigint: a larger integer failed in the driver (a 500).
+  @Max(1_000_000)
   offset: number = 0;
 }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsIsoDateTime } from '@platform/http';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'ci deploys', description: 'What the key is for' })
@@ -13,6 +14,6 @@ export class CreateApiKeyDto {
     description: 'When the key stops working; never when omitted',
   })
   @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'expiresAt must be an ISO 8601 date-time' })
+  @IsIsoDateTime({ message: 'expiresAt must be an ISO 8601 date-time' })
   expiresAt?: string;
 }

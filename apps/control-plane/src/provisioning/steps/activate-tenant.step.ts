@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { SigningKeyStore } from '../../signing-keys/signing-key.store';
 import { TenantChangeNotifier } from '../../tenants/tenant-change.notifier';
 import { TenantDomainEntity } from '../../tenants/tenant-domain.entity';
 import type { TenantEntity } from '../../tenants/tenant.entity';
@@ -8,7 +9,9 @@ import type { ProvisioningStep } from '../provisioning-step';
 
 /**
  * Already done when the tenant is no longer `provisioning`: the update is conditional, so it
- * can neither re-activate a tenant ops suspended or deleted meanwhile nor run twice.
+ * can neither re-activate a tenant ops suspended or deleted meanwhile nor run twice. The
+ * tenant's first token-signing key is created first (idempotently), so no tenant is ever served
+ * without one.
  */
 @Injectable()
 export class ActivateTenantStep implements ProvisioningStep {
@@ -17,9 +20,11 @@ export class ActivateTenantStep implements ProvisioningStep {
   constructor(
     @InjectDataSource() private readonly registry: DataSource,
     private readonly notifier: TenantChangeNotifier,
+    private readonly signingKeys: SigningKeyStore,
   ) {}
 
   async run(tenant: TenantEntity): Promise<void> {
+    await this.signingKeys.ensureKey(tenant.id);
     await this.registry.query(
       `UPDATE platform.tenants
           SET status = 'active', status_reason = NULL, activated_at = now(), updated_at = now()

@@ -24,6 +24,11 @@ export class WelcomeMailStep implements ProvisioningStep {
     const row = await this.outbox.findByDedupeKey(welcomeMailKey(tenant.id));
     if (!row) throw new Error('the welcome mail is missing from the outbox');
     if (row.status === 'sent') return;
-    await this.relay.deliver(row.id, { wait: true });
+    if (row.status === 'skipped') return skipped(row.lastError ?? 'the welcome mail was skipped');
+    const outcome = await this.relay.deliver(row.id, { wait: true });
+    // The relay refused for the tenant's sake (deleted while onboarding): the row says why.
+    if (outcome === 'skipped' || outcome === 'held') {
+      return skipped(`the welcome mail was not sent (${outcome}): see the tenant's mail`);
+    }
   }
 }

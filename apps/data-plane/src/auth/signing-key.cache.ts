@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
+import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import type { TenantEvent, TenantEvents } from '@platform/tenant-events';
+import { AUTH_TENANT_EVENTS } from './auth.tokens';
+import { SigningKeyDirectory } from './signing-key.directory';
+import { TenantKeySet } from './tenant-key-set';
+
+/** A kid this replica does not know may be a key rotated in a moment ago: re-read, this seldom. */
+const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1000;
+
+/**
+ * Tenant id → its signing keys, per replica, so verifying a token costs no database round trip
+ * once a tenant's keys are loaded. Dropped when the control plane announces a change of the
+ * tenant (a rotation is one) and entirely on resubscription; the tenant cache's TTL is the
+ * backstop for a lost message. A key's retirement time travels with it, so a key retires on time
+ * without any message.
+ */
+@Injectable()
+export class SigningKeyCache implements OnModuleInit {
+  private readonly logger = new Logger(SigningKeyCache.name);
+  private readonly entries: LRUCache<string, TenantKeySet>;
+  private readonly ttlMs: number;
+  /** Concurrent misses for one tenant share a single registry query. */
+  private readonly inFlight = new Map<string, Promise<TenantKeySet>>();
+  /** Bumped by every change event: a load that straddles one is used but not cached. */
+  private generation = 0;
+
+  constructor(
+    private readonly directory: SigningKeyDirectory,
+    @Inject(AUTH_TENANT_EVENTS) private readonly events: TenantEvents,
+    @Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig,
+  ) {
+    // Expiry is checked here against the set's own load time rather than by lru-cache's `ttl`,
+    // which would read the clock once more on every request.
+    this.entries = new LRUCache<string, TenantKeySet>({ max: config.tenantCache.size });
+    this.ttlMs = config.tenantCache.ttlMs;
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.events.subscribe((event) => this.onTenantEvent(event));
+  }
+
+  cached(tenantId: string, nowMs: number = Date.now()): TenantKeySet | undefined {
+    const keys = this.entries.get(tenantId);
+    if (keys && nowMs - keys.loadedAtMs < this.ttlMs) return keys;
+    return undefined;
+  }
+
+  load(tenantId: string): Promise<TenantKeySet> {
+    const pending = this.inFlight.get(tenantId);
+    if (pending) return pending;
+    const load: Promise<TenantKeySet> = this.read(tenantId).finally(() => {
+      if (this.inFlight.get(tenantId) === load) this.inFlight.delete(tenantId);
+    });
+    this.inFlight.set(tenantId, load);
+    return load;
+  }
+
+  /**
+   * A fresher set when `stale` lacks something (an unknown kid, no current key) and was loaded
+   * long enough ago; null otherwise. Bounds what a flood of made-up kids costs the registry to
+   * one query per tenant per interval.
+   */
+  reloadIfStale(tenantId: string, stale: TenantKeySet): Promise<TenantKeySet> | null {
+    if (Date.now() - stale.loadedAtMs < UNKNOWN_KID_RELOAD_INTERVAL_MS) return null;
+    if (this.entries.get(tenantId) === stale) this.entries.delete(tenantId);
+    return this.load(tenantId);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private async read(tenantId: string): Promise<TenantKeySet> {
+    const generation = this.generation;
+    const keys = new TenantKeySet(await this.directory.keysOf(tenantId), Date.now());
+    if (generation === this.generation) this.entries.set(tenantId, keys);
+    return keys;
+  }
+
+  private onTenantEvent(event: TenantEvent): void {
+    this.generation++;
+    this.inFlight.clear();
+    if (event.type === 'resync') {
+      this.entries.clear();
+      return;
+    }
+    this.logger.debug({ tenantId: event.tenantId }, 'tenant changed; dropping cached signing keys');
+    this.entries.delete(event.tenantId);
+  }
+}

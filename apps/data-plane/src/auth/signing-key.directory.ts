@@ -1,0 +1,61 @@
+import { createSecretKey } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { PrivateKeyCipher } from '@platform/acme';
+import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import { ClusterConnections, PLATFORM_SCHEMA } from '@platform/database';
+import type { SigningKey } from './tenant-key-set';
+
+interface KeyRow {
+  kid: string;
+  secret_sealed: string;
+  retire_at: Date | null;
+}
+
+/**
+ * Reads a tenant's signing keys from the registry (read-only: the control plane creates and
+ * rotates them) and opens their sealed secrets. Keys already retired are not loaded.
+ */
+@Injectable()
+export class SigningKeyDirectory {
+  private readonly logger = new Logger(SigningKeyDirectory.name);
+  private readonly cipher: PrivateKeyCipher;
+
+  constructor(
+    private readonly clusters: ClusterConnections,
+    @Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig,
+  ) {
+    this.cipher = PrivateKeyCipher.fromSecret(config.signingKeys.encryptionKey.reveal());
+    if (config.signingKeys.developmentKey) {
+      this.logger.warn(
+        'SIGNING_KEY_ENCRYPTION_KEY is not set: tenant signing keys are opened with the public development key',
+      );
+    }
+  }
+
+  async keysOf(tenantId: string): Promise<SigningKey[]> {
+    const { rows } = await this.clusters.pool('main').query<KeyRow>(
+      `SELECT kid, secret_sealed, retire_at FROM ${PLATFORM_SCHEMA}.tenant_signing_keys
+        WHERE tenant_id = $1 AND (retire_at IS NULL OR retire_at > now())`,
+      [tenantId],
+    );
+    const keys: SigningKey[] = [];
+    for (const row of rows) {
+      try {
+        const secret = Buffer.from(this.cipher.decrypt(row.secret_sealed), 'base64');
+        keys.push({
+          kid: row.kid,
+          secret: createSecretKey(secret),
+          retireAtMs: row.retire_at ? row.retire_at.getTime() : null,
+        });
+      } catch {
+        // A key that does not open (another SIGNING_KEY_ENCRYPTION_KEY) verifies nothing; the
+        // message names the key, never its sealed or open secret.
+        this.logger.error(
+          { tenantId, kid: row.kid },
+          'cannot open signing key; is SIGNING_KEY_ENCRYPTION_KEY right?',
+        );
+      }
+    }
+    return keys;
+  }
+}

@@ -1,0 +1,16 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { effectiveLimits, type PlanLimits } from '@platform/tenancy';
+import type { TenantRequest } from '../tenant-resolution/tenant-resolution.middleware';
+
+/**
+ * The current tenant's limits: its plan's, with its own overrides on top. They come with the
+ * tenant from host resolution (cached, dropped when an operator changes them), so a quota check
+ * costs no registry query.
+ */
+export const CurrentLimits = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): PlanLimits => {
+    const tenant = context.switchToHttp().getRequest<TenantRequest>().tenant;
+    if (!tenant) throw new Error('CurrentLimits used on a route outside tenant resolution');
+    return effectiveLimits(tenant.plan, tenant.limitOverrides);
+  },
+);

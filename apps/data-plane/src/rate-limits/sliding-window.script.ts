@@ -1,0 +1,50 @@
+/**
+ * The sliding-window counter every rate-limit key runs on in Redis, plugged into
+ * rate-limiter-flexible as its `customIncrTtlLuaScript` (its own script is a fixed window,
+ * which lets a client send twice the limit across a window boundary).
+ *
+ * The key is a hash holding the current window's number (`w`), its count (`c`) and the
+ * previous window's count (`p`). A request is admitted while
+ *   p × (time left in the current window / window) + c + cost ≤ limit,
+ * i.e. the previous window's count fades out linearly as the current one goes by (the
+ * approximation Cloudflare and others use: one key, constant memory, no per-request entries).
+ * A refused request is not counted, so a client that keeps trying is not pushed further out.
+ *
+ * Called as rate-limiter-flexible calls its own script: KEYS[1] = the key, ARGV = cost,
+ * window seconds, limit, window seconds. Returns {points, ms} in its format: points ≤ limit
+ * (the rounded-up estimate) when admitted, limit + cost when refused; ms = until the current
+ * window ends when admitted, until one more request of this cost would fit when refused.
+ * Time is Redis's own (TIME), so replicas with skewed clocks agree on the windows.
+ */
+export const SLIDING_WINDOW_SCRIPT = `
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local cost = tonumber(ARGV[1])
+local windowMs = tonumber(ARGV[2]) * 1000
+local limit = tonumber(ARGV[3])
+local window = math.floor(nowMs / windowMs)
+local elapsed = nowMs - window * windowMs
+local state = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
+local stored = tonumber(state[1])
+local current = tonumber(state[2]) or 0
+local previous = tonumber(state[3]) or 0
+if stored ~= window then
+  if stored == window - 1 then previous = current else previous = 0 end
+  current = 0
+end
+local weight = (windowMs - elapsed) / windowMs
+if previous * weight + current + cost <= limit then
+  current = current + cost
+  redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous)
+  redis.call('PEXPIRE', KEYS[1], 2 * windowMs - elapsed)
+  return {math.ceil(previous * weight + current), windowMs - elapsed}
+end
+local wait
+if current + cost <= limit then
+  wait = math.ceil(windowMs * (1 - (limit - current - cost) / previous)) - elapsed
+else
+  wait = windowMs - elapsed + math.ceil(windowMs * (1 - (limit - cost) / current))
+end
+if wait < 1 then wait = 1 end
+return {limit + cost, wait}
+`;

@@ -1,0 +1,208 @@
+import type { ClientBase } from 'pg';
+import {
+  assertTenantSchemaName,
+  quoteIdentifier,
+  quoteTenantSchema,
+  type TenantRef,
+} from '@platform/tenancy';
+
+/**
+ * The platform tables the data plane reads, and nothing else of the registry: host resolution
+ * (tenants, tenant_domains), certificates for SNI, the tenants' token signing keys. The data
+ * plane's login gets SELECT on these and no other privilege on the `platform` schema; tenant
+ * roles get nothing on it at all.
+ */
+export const DATA_PLANE_READABLE_TABLES: readonly string[] = [
+  'tenants',
+  'tenant_domains',
+  'certificates',
+  // Tenants' token-signing keys (sealed): the data plane signs and verifies access tokens.
+  'tenant_signing_keys',
+];
+
+/** Every tenant role's comment starts so; the rest says which database and tenant it serves. */
+export const TENANT_ROLE_COMMENT_PREFIX = 'platform tenant role; database=';
+
+const DUPLICATE_OBJECT = '42710';
+const UNIQUE_VIOLATION = '23505';
+
+/**
+ * A tenant's own PostgreSQL role: NOLOGIN, named like its schema, owner of the schema and of
+ * everything in it. Cluster-wide (roles are), so it is created on the tenant's cluster.
+ */
+export function tenantRoleName(tenant: Pick<TenantRef, 'schemaName'>): string {
+  return assertTenantSchemaName(tenant.schemaName);
+}
+
+/** The SET LOCAL that makes a transaction act as the tenant (and only as the tenant). */
+export function setLocalTenantRole(tenant: Pick<TenantRef, 'schemaName'>): string {
+  return `SET LOCAL ROLE ${quoteTenantSchema(tenantRoleName(tenant))}`;
+}
+
+/**
+ * Creates what a tenant's schema needs on its cluster, idempotently: the role (if missing), the
+ * data plane's right to switch into it, and the schema owned by it. A schema that already
+ * exists under another owner (made before tenant roles, or by hand) is handed over with
+ * everything in it. Run by the platform's owner login (superuser or CREATEROLE).
+ */
+export async function ensureTenantRole(
+  client: ClientBase,
+  tenant: TenantRef,
+  dataPlaneUser: string,
+): Promise<void> {
+  const role = quoteTenantSchema(tenantRoleName(tenant));
+  const { rows } = await client.query<{ database: string; exists: boolean; superuser: boolean }>(
+    `SELECT current_database() AS database,
+            EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists,
+            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
+    [tenantRoleName(tenant)],
+  );
+  const { database, exists, superuser } = rows[0];
+  if (!exists) await createRoleTolerantly(client, `CREATE ROLE ${role} NOLOGIN NOINHERIT`);
+  await client.query(
+    `COMMENT ON ROLE ${role} IS ${quoteLiteral(`${TENANT_ROLE_COMMENT_PREFIX}${database}; tenant=${tenant.id}`)}`,
+  );
+  await client.query(`GRANT ${role} TO ${quoteIdentifier(dataPlaneUser)}`);
+  // A CREATEROLE owner that is not a superuser needs membership to migrate the schema as its
+  // owner (PostgreSQL 15 does not grant it to a role's creator).
+  if (!superuser) await client.query(`GRANT ${role} TO CURRENT_USER`);
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${role} AUTHORIZATION ${role}`);
+  await handOverSchema(client, tenant);
+}
+
+/**
+ * Gives the schema and every object in it to the tenant role, when some are owned by someone
+ * else (a no-op statement otherwise). One DO block: one round trip per schema, which matters when
+ * a start-up backfills thousands of them.
+ */
+async function handOverSchema(client: ClientBase, tenant: TenantRef): Promise<void> {
+  const schema = tenantRoleName(tenant);
+  await client.query(`DO $$
+DECLARE
+  target oid := ${quoteLiteral(schema)}::regrole;
+  ns oid := ${quoteLiteral(schema)}::regnamespace;
+  item record;
+BEGIN
+  IF (SELECT nspowner FROM pg_namespace WHERE oid = ns) <> target THEN
+    EXECUTE format('ALTER SCHEMA %I OWNER TO %I', ${quoteLiteral(schema)}, ${quoteLiteral(schema)});
+  END IF;
+  -- Tables take their indexes and owned sequences along; free-standing sequences go alone.
+  FOR item IN
+    SELECT c.relname, c.relkind FROM pg_class c
+     WHERE c.relnamespace = ns AND c.relowner <> target
+       AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+       AND NOT (c.relkind = 'S' AND EXISTS (
+             SELECT 1 FROM pg_depend d
+              WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')))
+  LOOP
+    EXECUTE format('ALTER %s %I.%I OWNER TO %I',
+      CASE item.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+        WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+      ${quoteLiteral(schema)}, item.relname, ${quoteLiteral(schema)});
+  END LOOP;
+  FOR item IN
+    SELECT t.typname FROM pg_type t
+     WHERE t.typnamespace = ns AND t.typowner <> target AND t.typtype IN ('e', 'd', 'r', 'm')
+  LOOP
+    EXECUTE format('ALTER TYPE %I.%I OWNER TO %I', ${quoteLiteral(schema)}, item.typname, ${quoteLiteral(schema)});
+  END LOOP;
+  FOR item IN
+    SELECT p.oid::regprocedure AS routine FROM pg_proc p
+     WHERE p.pronamespace = ns AND p.proowner <> target
+  LOOP
+    EXECUTE format('ALTER ROUTINE %s OWNER TO %I', item.routine, ${quoteLiteral(schema)});
+  END LOOP;
+END $$`);
+}
+
+/**
+ * Removes a deleted tenant's role. The (soft-)deleted schema is kept for recovery, so it and its
+ * contents go back to the platform's owner first; nobody can switch into the tenant any more.
+ */
+export async function dropTenantRole(client: ClientBase, tenant: TenantRef): Promise<void> {
+  const name = tenantRoleName(tenant);
+  const { rows } = await client.query<{ exists: boolean }>(
+    'SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',
+    [name],
+  );
+  if (!rows[0]?.exists) return;
+  const role = quoteTenantSchema(name);
+  await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
+  await client.query(`DROP OWNED BY ${role}`);
+  await client.query(`DROP ROLE IF EXISTS ${role}`);
+}
+
+/**
+ * The data plane's login and what it may do, on one cluster: log in, read the registry tables it
+ * needs (on the cluster that holds the registry), and nothing else. NOINHERIT: without an
+ * explicit SET ROLE it has none of its tenant roles' privileges, so a statement that forgot to
+ * switch fails closed.
+ *
+ * Also takes `set_config()` away from PUBLIC, so a tenant role cannot change its role (or any
+ * setting) from inside an expression, e.g. a SQL injection into a SELECT. Needs a superuser; on
+ * a managed database without one, this part is skipped and reported.
+ */
+export async function prepareDataPlaneLogin(
+  client: ClientBase,
+  login: { user: string; password: string | null },
+  options: { holdsRegistry: boolean; registrySchema: string },
+): Promise<{ setConfigRevoked: boolean }> {
+  const user = quoteIdentifier(login.user);
+  const { rows } = await client.query<{ exists: boolean; superuser: boolean; database: string }>(
+    `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists,
+            (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser,
+            current_database() AS database`,
+    [login.user],
+  );
+  const { exists, superuser, database } = rows[0];
+  if (!exists) {
+    await createRoleTolerantly(client, `CREATE ROLE ${user} LOGIN NOINHERIT`);
+  } else if (!(await hasOnlyLoginAttributes(client, login.user))) {
+    // Only when needed: two databases' control planes altering one role at once would collide.
+    await client.query(
+      `ALTER ROLE ${user} LOGIN NOINHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS`,
+    );
+  }
+  if (login.password !== null) {
+    await client.query(`ALTER ROLE ${user} PASSWORD ${quoteLiteral(login.password)}`);
+  }
+  await client.query(`GRANT CONNECT ON DATABASE ${quoteIdentifier(database)} TO ${user}`);
+  if (options.holdsRegistry) {
+    const schema = quoteIdentifier(options.registrySchema);
+    await client.query(`REVOKE ALL ON SCHEMA ${schema} FROM PUBLIC`);
+    await client.query(`GRANT USAGE ON SCHEMA ${schema} TO ${user}`);
+    for (const table of DATA_PLANE_READABLE_TABLES) {
+      await client.query(`GRANT SELECT ON ${schema}.${quoteIdentifier(table)} TO ${user}`);
+    }
+  }
+  if (!superuser) return { setConfigRevoked: false };
+  await client.query(
+    'REVOKE EXECUTE ON FUNCTION pg_catalog.set_config(text, text, boolean) FROM PUBLIC',
+  );
+  return { setConfigRevoked: true };
+}
+
+async function hasOnlyLoginAttributes(client: ClientBase, user: string): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    `SELECT rolcanlogin AND NOT rolinherit AND NOT rolsuper AND NOT rolcreatedb
+            AND NOT rolcreaterole AND NOT rolbypassrls AS ok
+       FROM pg_roles WHERE rolname = $1`,
+    [user],
+  );
+  return rows[0]?.ok === true;
+}
+
+/** Two processes (or two test databases on one cluster) may create the same role at once. */
+async function createRoleTolerantly(client: ClientBase, statement: string): Promise<void> {
+  try {
+    await client.query(statement);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== DUPLICATE_OBJECT && code !== UNIQUE_VIOLATION) throw error;
+  }
+}
+
+function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}

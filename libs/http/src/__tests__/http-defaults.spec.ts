@@ -1,0 +1,356 @@
+/**
+ * The hardening every app gets from applyHttpDefaults, on a tiny Nest app with routes made for
+ * the purpose (a slow handler, a raw upload, a failing query): headers, CORS, JSON-only bodies,
+ * the handler and server timeouts, and what a 500 may say.
+ */
+import { connect } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import {
+  Body,
+  Catch,
+  Controller,
+  Get,
+  HttpCode,
+  Logger,
+  Module,
+  Post,
+  Put,
+  Req,
+  Sse,
+  type ArgumentsHost,
+  type ExceptionFilter,
+  type MessageEvent,
+} from '@nestjs/common';
+import { APP_FILTER, NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Request, Response } from 'express';
+import { LoggerModule } from 'nestjs-pino';
+import { interval, map, take, type Observable } from 'rxjs';
+import request from 'supertest';
+import { applyHttpDefaults } from '../http-app.util';
+import { sendNonDomainError } from '../non-domain-error';
+import { NoRequestTimeout } from '../request-timeout.interceptor';
+import { API_CONTENT_SECURITY_POLICY } from '../security-headers.middleware';
+
+const TIMEOUT_MS = 300;
+const ALLOWED_ORIGIN = 'https://ops.example.com';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What node-postgres throws: the statement's text sits in `detail`, `where` and the stack. */
+class FakePgError extends Error {
+  readonly detail = 'Key (slug)=(x) already exists. SELECT * FROM platform.tenants';
+  readonly where = 'SQL statement "INSERT INTO platform.tenants VALUES (1)"';
+  constructor() {
+    super('syntax error at or near "SELECT"');
+    this.name = 'QueryFailedError';
+  }
+}
+
+let lateWrites = 0;
+
+@Controller()
+class ProbeController {
+  @Get('fast')
+  fast(): { ok: true } {
+    return { ok: true };
+  }
+
+  @Get('slow')
+  async slow(): Promise<{ late: true }> {
+    await sleep(TIMEOUT_MS * 2);
+    lateWrites += 1;
+    return { late: true };
+  }
+
+  @Get('slow-exempt')
+  @NoRequestTimeout()
+  async slowExempt(): Promise<{ done: true }> {
+    await sleep(TIMEOUT_MS * 2);
+    return { done: true };
+  }
+
+  @Sse('stream')
+  stream(): Observable<MessageEvent> {
+    return interval(TIMEOUT_MS).pipe(
+      take(3),
+      map((n) => ({ data: { n } })),
+    );
+  }
+
+  @Post('echo')
+  @HttpCode(200)
+  echo(@Body() body: unknown): unknown {
+    return body;
+  }
+
+  /** A raw upload: counts the bytes of the stream. */
+  @Put('upload/:name')
+  async upload(@Req() req: Request): Promise<{ bytes: number; type: string | undefined }> {
+    let bytes = 0;
+    for await (const chunk of req) bytes += (chunk as Buffer).length;
+    return { bytes, type: req.headers['content-type'] };
+  }
+
+  @Get('boom')
+  boom(): never {
+    throw new FakePgError();
+  }
+}
+
+@Catch()
+class ProbeFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ProbeFilter');
+  catch(exception: unknown, host: ArgumentsHost): void {
+    sendNonDomainError(exception, host.switchToHttp().getResponse<Response>(), this.logger);
+  }
+}
+
+@Module({
+  imports: [
+    LoggerModule.forRoot({
+      pinoHttp: { level: 'silent', genReqId: (req) => String(req.headers['x-request-id']) },
+    }),
+  ],
+  controllers: [ProbeController],
+  providers: [{ provide: APP_FILTER, useClass: ProbeFilter }],
+})
+class ProbeModule {}
+
+describe('applyHttpDefaults', () => {
+  let app: NestExpressApplication;
+  let url: string;
+  let port: number;
+
+  beforeAll(async () => {
+    app = await NestFactory.create<NestExpressApplication>(ProbeModule, {
+      bodyParser: false,
+      logger: false,
+    });
+    applyHttpDefaults(app, {
+      bodyLimit: '1kb',
+      requestTimeoutMs: TIMEOUT_MS,
+      corsAllowedOrigins: [ALLOWED_ORIGIN],
+      rawBodyRoutes: [{ method: 'PUT', path: /^\/upload\/[^/]+$/ }],
+    });
+    await app.listen(0, '127.0.0.1');
+    port = ((app.getHttpServer() as Server).address() as AddressInfo).port;
+    url = `http://127.0.0.1:${port}`;
+  });
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  describe('security headers', () => {
+    it('sends helmet headers and a CSP that loads and frames nothing', async () => {
+      const response = await request(url).get('/fast').expect(200);
+      expect(response.headers['content-security-policy']).toBe(API_CONTENT_SECURITY_POLICY);
+      expect(response.headers['x-content-type-options']).toBe('nosniff');
+      expect(response.headers['x-frame-options']).toBe('DENY');
+      expect(response.headers['referrer-policy']).toBe('no-referrer');
+      expect(response.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(response.headers['x-powered-by']).toBeUndefined();
+    });
+
+    it('sends no HSTS over plain HTTP, even when asked to believe X-Forwarded-Proto', async () => {
+      const response = await request(url).get('/fast').set('X-Forwarded-Proto', 'https');
+      expect(response.headers['strict-transport-security']).toBeUndefined();
+    });
+
+    it('gives the refusals the same headers', async () => {
+      const response = await request(url).get('/no-such-route').expect(404);
+      expect(response.headers['content-security-policy']).toBe(API_CONTENT_SECURITY_POLICY);
+    });
+  });
+
+  describe('CORS', () => {
+    it('answers a preflight from a listed origin with that origin', async () => {
+      const response = await request(url)
+        .options('/echo')
+        .set('Origin', ALLOWED_ORIGIN)
+        .set('Access-Control-Request-Method', 'POST')
+        .set('Access-Control-Request-Headers', 'content-type,authorization');
+      expect(response.status).toBe(204);
+      expect(response.headers['access-control-allow-origin']).toBe(ALLOWED_ORIGIN);
+      expect(response.headers['access-control-allow-credentials']).toBeUndefined();
+    });
+
+    it.each([
+      ['another origin', 'https://evil.example.com'],
+      ['a listed host on another scheme', 'http://ops.example.com'],
+      ['a listed host on another port', 'https://ops.example.com:8443'],
+      ['a suffix trick', 'https://ops.example.com.evil.net'],
+      ['the null origin', 'null'],
+    ])('gives %s no Access-Control-Allow-Origin', async (_label, origin) => {
+      const preflight = await request(url)
+        .options('/echo')
+        .set('Origin', origin)
+        .set('Access-Control-Request-Method', 'POST');
+      expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
+      const simple = await request(url).get('/fast').set('Origin', origin).expect(200);
+      expect(simple.headers['access-control-allow-origin']).toBeUndefined();
+    });
+  });
+
+  describe('JSON-only bodies', () => {
+    it('parses application/json and +json types', async () => {
+      await request(url).post('/echo').send({ a: 1 }).expect(200, { a: 1 });
+      await request(url)
+        .post('/echo')
+        .set('Content-Type', 'application/merge-patch+json; charset=utf-8')
+        .send('{"b":2}')
+        .expect(200, { b: 2 });
+    });
+
+    it.each([
+      ['text/plain', 'text/plain', '{"a":1}'],
+      ['a form', 'application/x-www-form-urlencoded', 'a=1'],
+      ['multipart', 'multipart/form-data; boundary=x', '--x--'],
+      ['xml', 'application/xml', '<a/>'],
+      ['a lookalike', 'application/jsonp', '{"a":1}'],
+    ])('answers a %s body with 415 naming application/json', async (_label, type, raw) => {
+      const response = await request(url).post('/echo').set('Content-Type', type).send(raw);
+      expect(response.status).toBe(415);
+      expect(response.body).toEqual({
+        error: 'unsupported_media_type',
+        message: expect.stringContaining('application/json'),
+      });
+    });
+
+    it('answers a body without Content-Type with 415', async () => {
+      const response = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write('POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\n{"a":1}');
+        });
+        let raw = '';
+        socket.on('data', (chunk) => {
+          raw += chunk.toString();
+          if (raw.includes('}')) {
+            socket.destroy();
+            resolve({ status: Number(raw.split(' ')[1]), body: raw.slice(raw.indexOf('{')) });
+          }
+        });
+        socket.on('error', reject);
+      });
+      expect(response.status).toBe(415);
+      expect(JSON.parse(response.body)).toMatchObject({ error: 'unsupported_media_type' });
+    });
+
+    it('lets an empty POST through whatever its type', async () => {
+      await request(url).post('/echo').set('Content-Type', 'text/plain').expect(200);
+    });
+
+    it('leaves a raw-body route its stream, whatever the type', async () => {
+      const bytes = Buffer.alloc(4096, 7); // over the 1kb JSON limit: not parsed as JSON
+      const response = await request(url)
+        .put('/upload/a.bin')
+        .set('Content-Type', 'application/octet-stream')
+        .send(bytes)
+        .expect(200);
+      expect(response.body).toEqual({ bytes: 4096, type: 'application/octet-stream' });
+      const json = await request(url)
+        .put('/upload/b.json')
+        .set('Content-Type', 'application/json')
+        .send('{"not":"parsed"}')
+        .expect(200);
+      expect(json.body).toEqual({ bytes: 16, type: 'application/json' });
+    });
+
+    it('still answers 415 on other methods and paths near the raw route', async () => {
+      await request(url)
+        .post('/upload/a.bin')
+        .set('Content-Type', 'text/plain')
+        .send('x')
+        .expect(415);
+      await request(url).put('/upload/a/b').set('Content-Type', 'text/plain').send('x').expect(415);
+    });
+
+    it('refuses a body nested deeper than 32 levels with 400 body_too_deep', async () => {
+      // 200 levels here (the probe's limit is 1kb); 20,000 levels in 40 KB used to overflow
+      // the validator's stack on the real apps (a 500, found by hostile-fuzz.e2e-spec.ts).
+      const response = await request(url)
+        .post('/echo')
+        .set('Content-Type', 'application/json')
+        .send(`{"a":${'['.repeat(200)}${']'.repeat(200)}}`);
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({ error: 'body_too_deep', message: expect.any(String) });
+      const shallow = { a: [[[[{ b: 1 }]]]] };
+      await request(url).post('/echo').send(shallow).expect(200, shallow);
+    });
+
+    it('keeps the size limit: 413 in our shape', async () => {
+      const response = await request(url)
+        .post('/echo')
+        .send({ a: 'x'.repeat(2000) });
+      expect(response.status).toBe(413);
+      expect(response.body.error).toBe('payload_too_large');
+    });
+  });
+
+  describe('timeouts', () => {
+    it('answers a handler that overruns with 503 request_timeout, and drops its late answer', async () => {
+      lateWrites = 0;
+      const started = Date.now();
+      const response = await request(url).get('/slow');
+      expect(response.status).toBe(503);
+      expect(response.body).toEqual({
+        error: 'request_timeout',
+        message: expect.stringContaining(`${TIMEOUT_MS} ms`),
+      });
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 2);
+      await sleep(TIMEOUT_MS * 2);
+      expect(lateWrites).toBe(1); // the handler finished...
+      await request(url).get('/fast').expect(200); // ...and the server is fine
+    });
+
+    it('does not time out an exempt handler or a server-sent event stream', async () => {
+      await request(url).get('/slow-exempt').expect(200, { done: true });
+      const stream = await request(url)
+        .get('/stream')
+        .buffer(true)
+        .parse((res, done) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => done(null, text));
+        });
+      expect(stream.status).toBe(200);
+      expect((stream.body as string).match(/^data:/gm)).toHaveLength(3);
+    });
+
+    it('closes a connection whose headers trickle in (slowloris) with 408', async () => {
+      const started = Date.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write('GET /fast HTTP/1.1\r\nHost: x\r\n');
+        });
+        // One more header line now and then, never the blank line that ends them.
+        const drip = setInterval(() => socket.write('X-Drip: 1\r\n'), 50);
+        let raw = '';
+        socket.on('data', (chunk) => (raw += chunk.toString()));
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(raw);
+        });
+        socket.on('error', (error) => {
+          clearInterval(drip);
+          reject(error);
+        });
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 4);
+    });
+  });
+
+  describe('unexpected errors', () => {
+    it('answer a bare 500 with the request id: no SQL, no stack, no library name', async () => {
+      const response = await request(url).get('/boom').set('X-Request-Id', 'probe-request-0001');
+      expect(response.status).toBe(500);
+      expect(response.body).toEqual({
+        error: 'internal_error',
+        message: 'Something went wrong',
+        requestId: 'probe-request-0001',
+      });
+      expect(response.text).not.toMatch(/SELECT|INSERT|QueryFailedError|syntax error| at /);
+    });
+  });
+});
