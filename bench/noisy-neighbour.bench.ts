@@ -268,7 +268,8 @@ const ms = (value: number) => value.toFixed(2).padStart(7);
 async function main(): Promise<void> {
   log(
     `noisy neighbour: ${settings.rounds} rounds of ${settings.seconds} s, victim ${settings.victimRate} req/s ` +
-      `open loop over ${settings.victimUsers} users, flooder ${settings.floodConnections} connections ` +
+      `open loop over ${settings.victimUsers} users, flooder ${settings.floodConnections} connections, ` +
+      `RATE_LIMIT_REFUSAL_DELAY_MS ${process.env.RATE_LIMIT_REFUSAL_DELAY_MS ?? '250 (default)'} ` +
       `(${cpus().length} cores, load average ${loadavg()[0].toFixed(2)})`,
   );
   const database = await createTestDatabase('noisy');
@@ -463,7 +464,19 @@ async function main(): Promise<void> {
     mkdirSync(join(__dirname, 'results'), { recursive: true });
     writeFileSync(
       RESULTS_FILE,
-      JSON.stringify({ settings, cores: cpus().length, summary, rounds }, null, 2),
+      JSON.stringify(
+        {
+          settings: {
+            ...settings,
+            refusalDelayMs: process.env.RATE_LIMIT_REFUSAL_DELAY_MS ?? '250 (default)',
+          },
+          cores: cpus().length,
+          summary,
+          rounds,
+        },
+        null,
+        2,
+      ),
     );
     log(`details: ${RESULTS_FILE}`);
   } finally {

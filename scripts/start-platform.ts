@@ -33,7 +33,7 @@ function stopAll(code: number): void {
   );
 }
 
-for (const { name, entry } of processes) {
+function start(name: string, entry: string): void {
   const child = spawn(process.execPath, ['--enable-source-maps', join(distRoot, entry)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -47,6 +47,38 @@ for (const { name, entry } of processes) {
   });
   children.push(child);
 }
+
+/**
+ * The control plane first: it creates the database, migrates the registry and creates the data
+ * plane's own database login, which the data plane needs before it can connect at all.
+ */
+async function waitForControlPlane(): Promise<void> {
+  const port = process.env.CONTROL_PLANE_PORT ?? '3001';
+  const deadline = Date.now() + 120_000;
+  while (!stopping && Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health/live`);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  if (!stopping) {
+    process.stderr.write('[platform] the control plane did not come up within 120 s\n');
+    stopAll(1);
+  }
+}
+
+async function startAll(): Promise<void> {
+  const [first, ...rest] = processes;
+  start(first.name, first.entry);
+  await waitForControlPlane();
+  if (stopping) return;
+  for (const { name, entry } of rest) start(name, entry);
+}
+
+void startAll();
 
 process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));

@@ -661,14 +661,14 @@ describe('hostile input, generated', () => {
       ([hostHeader, kind]): Case => ({
         out:
           kind === 0
-          ? {
-              target: 'data',
-              method: 'POST',
-              path: '/api/auth/login',
-              headers: { host: hostHeader, ...json },
-              body: JSON.stringify({ email: 'nobody@fuzz.test', password: 'not the password' }),
-            }
-          : { target: 'data', method: 'GET', path: '/api/tenant', headers: { host: hostHeader } },
+            ? {
+                target: 'data',
+                method: 'POST',
+                path: '/api/auth/login',
+                headers: { host: hostHeader, ...json },
+                body: JSON.stringify({ email: 'nobody@fuzz.test', password: 'not the password' }),
+              }
+            : { target: 'data', method: 'GET', path: '/api/tenant', headers: { host: hostHeader } },
         // Only the tenant's own host (however spelled) may reach it; never another tenant.
         check: (answer) => {
           if (answer.status !== 200) return null;

@@ -25,6 +25,8 @@ import type { Queue } from 'bull';
 import { Client } from 'pg';
 import { startSmtpCapture, type SmtpCapture } from '@platform/testing';
 import { startPlatform, type RunningPlatform } from '../../../test/platform-harness';
+import { MetricsRegistry } from '@platform/observability';
+import { CertificateRenewal } from '../src/certificates/certificate-renewal.service';
 import { TenantJobs } from '../src/common/tenant-job';
 import { DOMAINS_QUEUE, DomainsQueue, type DomainJob } from '../src/domains/domains.queue';
 import { OutboxRelay } from '../src/outbox/outbox-relay.service';
@@ -435,5 +437,37 @@ describe('custom domains', () => {
       (await domainJobsFor(domain.id)) === 0 ? true : undefined,
     );
     expect(await domainRow(domain.id)).toEqual(before);
+  });
+});
+
+describe('certificate renewal round', () => {
+  it('watches only served certificates: a deleted tenant’s is left to expire without an alert', async () => {
+    const slug = `expired-${suffix()}`;
+    const deleted = await platform.createTenant(slug);
+    await platform.api().delete(`/v1/tenants/${deleted.id}`).set(admin()).expect(200);
+    const servedHost = `served-${suffix()}.customer.test`;
+    await db.query(
+      `INSERT INTO platform.tenant_domains (tenant_id, hostname, kind, status)
+       VALUES ($1, $2, 'custom', 'active')`,
+      [alpha.id, servedHost],
+    );
+    const soon = new Date(Date.now() + 86_400_000);
+    for (const [tenantId, subject] of [
+      [deleted.id, `gone-${suffix()}.customer.test`],
+      [alpha.id, servedHost],
+    ]) {
+      await db.query(
+        `INSERT INTO platform.certificates
+           (id, subject, names, tenant_id, status, private_key_encrypted, not_before, not_after)
+         VALUES ($1, $2, ARRAY[$2], $3, 'issued', 'not a key', now() - interval '80 days', $4)`,
+        [randomUUID(), subject, tenantId, soon],
+      );
+    }
+    await platform.worker!.get(CertificateRenewal).renewDue();
+    const gauge = await platform
+      .worker!.get(MetricsRegistry)
+      .registry.getSingleMetricAsString('certificates_expiring_soon');
+    // Alpha's served certificate alone: the deleted tenant's is not renewed and not alerted on.
+    expect(gauge).toMatch(/^certificates_expiring_soon 1$/m);
   });
 });

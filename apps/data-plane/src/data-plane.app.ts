@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataPlaneConfig } from '@platform/config';
 import { applyHttpDefaults, type RawBodyRoute } from '@platform/http';
 import { DataPlaneModule } from './app.module';
+import { RateLimitGate } from './rate-limits/rate-limit.gate';
 
 /**
  * The only data-plane routes whose body is not JSON: exempt from the JSON-only rule (415) and
@@ -31,6 +32,8 @@ export async function createDataPlaneApp(config: DataPlaneConfig): Promise<NestE
     rawBodyRoutes: DATA_PLANE_RAW_BODY_ROUTES,
     trustedProxies: config.trustedProxies,
   });
+  // Ahead of Nest's middleware: a tenant already over its rate limit is refused at the door.
+  app.use(app.get(RateLimitGate).handle);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

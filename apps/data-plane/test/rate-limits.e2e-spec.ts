@@ -118,6 +118,7 @@ describe('rate limits', () => {
     const noisyStatuses: number[] = [];
     const quietStatuses: number[] = [];
     let refusal: Response | undefined;
+    let lastRefusal: Response | undefined;
     for (let i = 0; i < 10; i++) {
       const [fromNoisy, fromQuiet] = await Promise.all([
         getOn(noisy, '/api/tenant'),
@@ -132,7 +133,10 @@ describe('rate limits', () => {
           policy: '5;w=60',
         });
       }
-      if (fromNoisy.status === 429) refusal ??= fromNoisy;
+      if (fromNoisy.status === 429) {
+        refusal ??= fromNoisy;
+        lastRefusal = fromNoisy;
+      }
     }
     expect(noisyStatuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429, 429, 429]);
     expect(quietStatuses).toEqual(Array(10).fill(200));
@@ -151,6 +155,19 @@ describe('rate limits', () => {
         },
       ],
     });
+
+    // Later refusals come from the in-memory block, answered ahead of Nest (RateLimitGate):
+    // the same answer.
+    expect(lastRefusal!.body).toEqual({
+      error: 'rate_limited',
+      message: expect.stringContaining('5 requests per minute'),
+      details: [
+        { field: 'requestsPerMinute', rule: 'tenant-rate-limit', message: expect.any(String) },
+      ],
+    });
+    expect(lastRefusal!.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+    expect(headersOf(lastRefusal!)).toEqual({ limit: '5', remaining: '0', policy: '5;w=60' });
+    expect(lastRefusal!.headers['content-type']).toMatch(/^application\/json/);
 
     // Refused before any route: a login, a token check or an unknown path get the same 429.
     const login = await dp()

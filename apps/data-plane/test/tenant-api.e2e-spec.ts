@@ -544,6 +544,49 @@ describe('tenant API on the data plane', () => {
     });
   });
 
+  describe('password reset with mail off', () => {
+    // On page-co: alpha-co is at its plan's user quota.
+    it('hands the one-time link to the operator (nothing to mail it with); the link works once', async () => {
+      const admin = { Authorization: `Bearer ${platform.adminToken}` };
+      const created = await platform
+        .api()
+        .post(`/v1/tenants/${pager.slug}/users`)
+        .set(admin)
+        .send({ email: 'erin@page-co.test', role: 'member', password: 'erin-password-12345' });
+      expect(created.status).toBe(201);
+      const issued = await platform
+        .api()
+        .post(`/v1/tenants/${pager.slug}/users/${created.body.id as string}/password-reset`)
+        .set(admin);
+      expect(issued.status).toBe(201);
+      expect(issued.body).toEqual({
+        userId: created.body.id,
+        expiresAt: expect.any(String),
+        delivery: 'link',
+        url: expect.stringMatching(
+          /^http:\/\/alpha-co\.platform\.test(:\d+)?\/welcome\?purpose=reset&token=[A-Za-z0-9_-]{43}$/,
+        ),
+      });
+      const mail = await platform.api().get(`/v1/tenants/${pager.slug}/mail`).set(admin);
+      expect((mail.body as { kind: string }[]).map((row) => row.kind)).not.toContain(
+        'password-reset',
+      );
+      const token = new URL(issued.body.url as string).searchParams.get('token');
+      const reset = () =>
+        dp()
+          .post('/api/auth/reset-password')
+          .set('Host', hostOf(pager))
+          .send({ token, password: 'erin-new-password-1' });
+      expect((await reset()).status).toBe(204);
+      expect((await reset()).status).toBe(400);
+      const login = await dp()
+        .post('/api/auth/login')
+        .set('Host', hostOf(pager))
+        .send({ email: 'erin@page-co.test', password: 'erin-new-password-1' });
+      expect(login.status).toBe(200);
+    });
+  });
+
   describe('lookups', () => {
     it('lists the 249 seeded countries, Germany among them', async () => {
       const response = await dp().get('/api/lookups/countries').set('Host', hostOf(alpha));

@@ -171,7 +171,7 @@ export interface DataPlaneConfig extends CommonConfig {
   readonly tenantCache: { size: number; ttlMs: number; unknownHostTtlMs: number };
   readonly bodyLimit: string;
   /** Request limits on /api per tenant and per user (RATE_LIMITS_ENABLED). */
-  readonly rateLimits: { readonly enabled: boolean };
+  readonly rateLimits: { readonly enabled: boolean; readonly refusalDelayMs: number };
   readonly refreshTokenTtlDays: number;
   /** Tenant files: where they go (off with STORAGE_PROVIDER=none) and the largest accepted. */
   readonly storage: StorageSettings;
@@ -277,7 +277,10 @@ export function loadDataPlaneConfig(env: NodeJS.ProcessEnv = process.env): DataP
       unknownHostTtlMs: parsed.UNKNOWN_HOST_CACHE_TTL_MS,
     },
     bodyLimit: parsed.BODY_LIMIT,
-    rateLimits: { enabled: parsed.RATE_LIMITS_ENABLED },
+    rateLimits: {
+      enabled: parsed.RATE_LIMITS_ENABLED,
+      refusalDelayMs: parsed.RATE_LIMIT_REFUSAL_DELAY_MS,
+    },
     refreshTokenTtlDays: parsed.REFRESH_TOKEN_TTL_DAYS,
     storage,
     fileMaxBytes: parsed.FILE_MAX_BYTES,

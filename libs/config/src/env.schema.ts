@@ -35,7 +35,8 @@ const hostnameRule =
 function isExactOrigin(value: string): boolean {
   try {
     const url = new URL(value);
-    return /^https?:$/.test(url.protocol) && url.origin === value;
+    // `*` is not a wildcard here (matching is exact), so it is refused rather than misread.
+    return /^https?:$/.test(url.protocol) && url.origin === value && !value.includes('*');
   } catch {
     return false;
   }
@@ -195,6 +196,8 @@ export const dataPlaneEnvSchema = sharedEnvSchema.extend({
     .enum(['true', 'false', '1', '0'])
     .transform((value) => value === 'true' || value === '1')
     .default('true'),
+  /** How long a refusal to a tenant already over its limit is held before it is sent. */
+  RATE_LIMIT_REFUSAL_DELAY_MS: z.coerce.number().int().min(0).max(10_000).default(250),
   /**
    * Largest tenant file `PUT /api/files/:name` accepts (413 beyond). Uploads are held in memory
    * while they are checked and written, hence the 64 MiB ceiling (the S3 port's buffered limit).

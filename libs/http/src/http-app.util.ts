@@ -41,7 +41,7 @@ export function applyHttpDefaults(app: NestExpressApplication, defaults: HttpDef
   app.use(rejectNulCharacters());
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalInterceptors(new RequestTimeoutInterceptor(defaults.requestTimeoutMs));
-  applyServerTimeouts(app.getHttpServer() as Server, defaults.requestTimeoutMs);
+  applyServerTimeouts(app.getHttpServer(), defaults.requestTimeoutMs);
   app.enableShutdownHooks();
 }
 

@@ -15,8 +15,9 @@ const NO_REQUEST_TIMEOUT = 'platform:no-request-timeout';
 
 /**
  * Exempts a handler (or a controller) from REQUEST_TIMEOUT_MS: streams that stay open on
- * purpose, or uploads whose length is the client's business. Server-sent events (`@Sse`) are
- * exempt without it.
+ * purpose, uploads whose length is the client's business, and handlers that write to `@Res()`
+ * themselves (their late write could not be dropped). Server-sent events (`@Sse`) are exempt
+ * without it. The server's own header and body timeouts still apply.
  */
 export const NoRequestTimeout = (): ClassDecorator & MethodDecorator =>
   SetMetadata(NO_REQUEST_TIMEOUT, true);

@@ -88,7 +88,13 @@ export class CertificateRenewal implements OnApplicationBootstrap, OnApplication
         WHERE c.status = 'issued'
         ORDER BY c.not_after`,
     );
-    this.observeExpiry(issued, now);
+    // Only what is served (the wildcard, active custom domains) is watched: a certificate left
+    // to expire on purpose (its domain removed, its tenant deleted) must not page anyone as
+    // "expires soon and has not been renewed".
+    this.observeExpiry(
+      issued.filter((row) => row.tenantId === null || row.domainId !== null),
+      now,
+    );
     const renewed: string[] = [];
     for (const certificate of issued) {
       if (!isDueForRenewal(certificate, now)) continue;

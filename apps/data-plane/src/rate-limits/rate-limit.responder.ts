@@ -8,6 +8,8 @@ import {
   retryAfterSeconds,
   tighterState,
 } from './rate-limit-decision';
+import type { ErrorBody } from '@platform/http';
+import type { LimitState } from './rate-limit-decision';
 import type { RateLimitDecision } from './tenant-rate-limiter';
 import { RateLimitMetrics } from './rate-limit.metrics';
 
@@ -50,6 +52,22 @@ export class RateLimitResponder {
       retryAfterSeconds(shown),
       details,
     );
+  }
+
+  /** Answers a refusal directly, outside Nest (RateLimitGate): the same headers and body. */
+  send(response: Response, tenant: ResolvedTenant, refused: LimitState): void {
+    const headers = rateLimitHeaders(refused);
+    for (const name in headers) response.setHeader(name, headers[name]);
+    response.setHeader('Retry-After', String(retryAfterSeconds(refused)));
+    this.metrics.refused.inc({ limit: refused.kind });
+    if (this.shouldLog(tenant.id, refused.kind)) {
+      this.logger.warn(
+        { tenantId: tenant.id, limit: refused.kind, requestsPerMinute: refused.limit },
+        'rate limit reached (further refusals of this tenant and limit are not logged for a minute)',
+      );
+    }
+    const body: ErrorBody = { error: DataPlaneErrorCode.RateLimited, ...refusalOf(refused) };
+    response.status(429).json(body);
   }
 
   private shouldLog(tenantId: string, kind: string): boolean {

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
+import { TenantResolutionModule } from '../tenant-resolution/tenant-resolution.module';
+import { RateLimitGate } from './rate-limit.gate';
 import { RateLimitInterceptor } from './rate-limit.interceptor';
 import { RateLimitMetrics } from './rate-limit.metrics';
 import { RateLimitMiddleware } from './rate-limit.middleware';
@@ -8,10 +10,13 @@ import { TenantRateLimiter } from './tenant-rate-limiter';
 
 /**
  * Requests per minute per tenant and per user (plan defaults, per-tenant overrides).
- * The app applies RateLimitMiddleware to /api after tenant resolution; the interceptor is global.
+ * The app applies RateLimitMiddleware to /api after tenant resolution and mounts RateLimitGate
+ * ahead of Nest's middleware (data-plane.app.ts); the interceptor is global.
  */
 @Module({
+  imports: [TenantResolutionModule],
   providers: [
+    RateLimitGate,
     TenantRateLimiter,
     RateLimitMetrics,
     RateLimitResponder,
@@ -19,6 +24,6 @@ import { TenantRateLimiter } from './tenant-rate-limiter';
     { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
   // The app module builds the middleware, so its dependencies must be visible there too.
-  exports: [RateLimitMiddleware, TenantRateLimiter, RateLimitResponder],
+  exports: [RateLimitGate, RateLimitMiddleware, TenantRateLimiter, RateLimitResponder],
 })
 export class RateLimitsModule {}

@@ -8,7 +8,16 @@ import {
 describe('config loading', () => {
   it('applies the documented defaults', () => {
     const config = loadDataPlaneConfig({});
-    expect(config.databaseUrl.reveal()).toBe('postgres://postgres@127.0.0.1:5432/tenancy');
+    // The data plane signs in as its own login, on the same server and database.
+    expect(config.databaseUrl.reveal()).toBe(
+      'postgres://platform_data_plane@127.0.0.1:5432/tenancy',
+    );
+    expect(config.clusters.map((cluster) => cluster.url.reveal())).toEqual([
+      'postgres://platform_data_plane@127.0.0.1:5432/tenancy',
+    ]);
+    expect(loadControlPlaneConfig({}).databaseUrl.reveal()).toBe(
+      'postgres://postgres@127.0.0.1:5432/tenancy',
+    );
     expect(config.redisUrl.reveal()).toBe('redis://127.0.0.1:6379');
     expect(config.platformDomain).toBe('localhost');
     expect(config.port).toBe(3000);
@@ -64,4 +73,28 @@ describe('config loading', () => {
     );
     expect(() => loadDataPlaneConfig({ TENANT_CLUSTERS: 'bad' })).toThrow(/TENANT_CLUSTERS/);
   });
+});
+
+describe('the data plane database login', () => {
+  it('replaces the user and password of every cluster URL', () => {
+    const config = loadDataPlaneConfig({
+      DATABASE_URL: 'postgres://owner:owner-secret@db.internal:6432/platform',
+      TENANT_CLUSTERS: 'eu=postgres://owner:x@eu.internal/platform',
+      DATA_PLANE_DATABASE_USER: 'dp_login',
+      DATA_PLANE_DATABASE_PASSWORD: 'p@ss:word/1',
+    });
+    expect(config.clusters.map((cluster) => cluster.url.reveal())).toEqual([
+      'postgres://dp_login:p%40ss%3Aword%2F1@db.internal:6432/platform',
+      'postgres://dp_login:p%40ss%3Aword%2F1@eu.internal/platform',
+    ]);
+  });
+
+  it.each(['t_tenant', 'pg_signal_backend', 'Upper', 'with-dash', ''])(
+    'refuses %j as the login name',
+    (user) => {
+      expect(() => loadDataPlaneConfig({ DATA_PLANE_DATABASE_USER: user })).toThrow(
+        /DATA_PLANE_DATABASE_USER/,
+      );
+    },
+  );
 });

@@ -1,0 +1,95 @@
+import type { NextFunction, Request, Response } from 'express';
+import type { DataPlaneConfig } from '@platform/config';
+import type { ResolvedTenant } from '@platform/tenancy';
+import type { TenantResolver } from '../../tenant-resolution/tenant-resolver.service';
+import type { LimitState } from '../rate-limit-decision';
+import type { RateLimitResponder } from '../rate-limit.responder';
+import { RateLimitGate } from '../rate-limit.gate';
+import type { TenantRateLimiter } from '../tenant-rate-limiter';
+
+const tenant = { id: 't-1', status: 'active' } as ResolvedTenant;
+const blocked: LimitState = {
+  kind: 'tenant',
+  limit: 5,
+  remaining: 0,
+  resetMs: 10_000,
+  refused: true,
+};
+
+function gateWith(options: {
+  delayMs: number;
+  isBlocked?: boolean;
+  cachedTenant?: ResolvedTenant;
+}) {
+  const sent: LimitState[] = [];
+  const resolver = {
+    cached: (host: string | undefined) =>
+      host === 'a.test' ? { tenant: options.cachedTenant ?? tenant } : undefined,
+  } as unknown as TenantResolver;
+  const limiter = {
+    blockedTenant: () => (options.isBlocked === false ? null : blocked),
+  } as unknown as TenantRateLimiter;
+  const responder = {
+    send: (_response: Response, _tenant: ResolvedTenant, state: LimitState) => sent.push(state),
+  } as unknown as RateLimitResponder;
+  const config = { rateLimits: { enabled: true, refusalDelayMs: options.delayMs } };
+  const gate = new RateLimitGate(resolver, limiter, responder, config as DataPlaneConfig);
+  const call = (url: string, headers: Record<string, string> = { host: 'a.test' }) => {
+    const next = jest.fn() as NextFunction;
+    const response = { destroyed: false, headersSent: false } as unknown as Response;
+    gate.handle({ url, headers } as unknown as Request, response, next);
+    return { next, response };
+  };
+  return { call, sent };
+}
+
+describe('RateLimitGate', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('refuses a blocked tenant at once when no delay is set', () => {
+    const { call, sent } = gateWith({ delayMs: 0 });
+    const { next } = call('/api/projects');
+    expect(next).not.toHaveBeenCalled();
+    expect(sent).toEqual([blocked]);
+  });
+
+  it('holds the refusal, then sends it with the time left', () => {
+    jest.useFakeTimers();
+    const { call, sent } = gateWith({ delayMs: 250 });
+    call('/api/projects');
+    expect(sent).toEqual([]);
+    jest.advanceTimersByTime(250);
+    expect(sent).toEqual([{ ...blocked, resetMs: 9_750 }]);
+  });
+
+  it('sends nothing to a client that went away meanwhile', () => {
+    jest.useFakeTimers();
+    const { call, sent } = gateWith({ delayMs: 250 });
+    const { response } = call('/api/projects');
+    (response as { destroyed: boolean }).destroyed = true;
+    jest.advanceTimersByTime(250);
+    expect(sent).toEqual([]);
+  });
+
+  it.each([
+    ['a path outside /api', '/health/live', { host: 'a.test' }],
+    ['a host not cached', '/api/projects', { host: 'b.test' }],
+    ['a forwarded host', '/api/projects', { host: 'a.test', 'x-forwarded-host': 'b.test' }],
+  ])('leaves %s to the normal way', (_what, url, headers) => {
+    const { call, sent } = gateWith({ delayMs: 0 });
+    const { next } = call(url, headers);
+    expect(next).toHaveBeenCalledWith();
+    expect(sent).toEqual([]);
+  });
+
+  it('leaves a tenant that is not blocked, or not active, to the normal way', () => {
+    const notBlocked = gateWith({ delayMs: 0, isBlocked: false });
+    expect(notBlocked.call('/api/projects').next).toHaveBeenCalledWith();
+    const suspended = gateWith({
+      delayMs: 0,
+      cachedTenant: { ...tenant, status: 'suspended' } as ResolvedTenant,
+    });
+    expect(suspended.call('/api/projects').next).toHaveBeenCalledWith();
+    expect([...notBlocked.sent, ...suspended.sent]).toEqual([]);
+  });
+});
