@@ -242,6 +242,9 @@ function flood(child: ChildProcess, request: FloodRequest): Promise<FloodResult>
   });
 }
 
+/** Every victim latency of every round, per kind of run, for the pooled percentiles. */
+const pooled = { quiet: [] as number[], noisy: [] as number[] };
+
 function summarise(result: OpenLoopResult): VictimRun {
   const ok = Object.entries(result.statuses)
     .filter(([status]) => status.startsWith('2'))
@@ -356,13 +359,21 @@ async function main(): Promise<void> {
       await sleep(1_000);
     }
 
-    const quietRun = async () => summarise(await victimLoad(settings.seconds));
+    const quietRun = async () => {
+      const cpuBefore = readCpuMs(server.pid);
+      const result = await victimLoad(settings.seconds);
+      pooled.quiet.push(...result.latenciesMs);
+      const run = summarise(result);
+      return { ...run, serverCpuMsPerRequest: (readCpuMs(server.pid) - cpuBefore) / run.answered };
+    };
     const noisyRun = async () => {
       const cpuBefore = readCpuMs(server.pid);
       // The flood starts first and ends last, so it covers the whole victim run.
       const flooding = floodFor(settings.seconds + 2);
       await sleep(1_000);
-      const victimResult = summarise(await victimLoad(settings.seconds));
+      const victimRaw = await victimLoad(settings.seconds);
+      pooled.noisy.push(...victimRaw.latenciesMs);
+      const victimResult = summarise(victimRaw);
       const flooded = await flooding;
       const cpuMs = readCpuMs(server.pid) - cpuBefore;
       return {
@@ -378,7 +389,7 @@ async function main(): Promise<void> {
       const loadAverageAtStart = loadavg()[0];
       // Alternate the order, so drift in the machine's other load favours neither run.
       const quietFirst = round % 2 === 1;
-      let quiet: VictimRun;
+      let quiet: VictimRun & { serverCpuMsPerRequest: number };
       let noisy: Awaited<ReturnType<typeof noisyRun>>;
       if (quietFirst) {
         quiet = await quietRun();
@@ -419,11 +430,19 @@ async function main(): Promise<void> {
           `noisy ${result.noisy.p50.toFixed(2)}/${result.noisy.p99.toFixed(2)} ms, ` +
           `p99 ratio ${result.p99Ratio.toFixed(2)}; flooder ${noisy.flooded.ok} 2xx, ` +
           `${noisy.flooded.tooMany} 429 (${(noisy.flooded.requests / noisy.flooded.seconds).toFixed(0)} req/s), ` +
-          `${noisy.flooded.other} other, ${noisy.flooded.errors} errors; data plane ` +
-          `${noisy.cpuMsPerRequest.toFixed(3)} ms CPU per request, ${(noisy.cpuMsPerSecond / 10).toFixed(0)} % of a core`,
+          `${noisy.flooded.other} other, ${noisy.flooded.errors} errors; data plane CPU per ` +
+          `request quiet ${quiet.serverCpuMsPerRequest.toFixed(2)} ms, noisy ` +
+          `${noisy.cpuMsPerRequest.toFixed(2)} ms (${(noisy.cpuMsPerSecond / 10).toFixed(0)} % of a core)`,
       );
       await sleep(1_000);
     }
+
+    // The data plane's own account: refusals by limit, and decisions Redis could not make.
+    const metrics = await call(server.url, 'GET', '/metrics', {});
+    const metricLines = String(metrics.body)
+      .split('\n')
+      .filter((line) => /^data_plane_rate_limit/.test(line));
+    log(`data plane metrics: ${metricLines.join('; ')}`);
 
     const summary = {
       p99RatioMedian: median(rounds.map((r) => r.p99Ratio)),
@@ -434,6 +453,11 @@ async function main(): Promise<void> {
       noisyP99Median: median(rounds.map((r) => r.noisy.p99)),
       quietP50Median: median(rounds.map((r) => r.quiet.p50)),
       noisyP50Median: median(rounds.map((r) => r.noisy.p50)),
+      pooledQuietP50: percentile(pooled.quiet, 0.5),
+      pooledQuietP99: percentile(pooled.quiet, 0.99),
+      pooledNoisyP50: percentile(pooled.noisy, 0.5),
+      pooledNoisyP99: percentile(pooled.noisy, 0.99),
+      metrics: metricLines,
       flooderOk: rounds.reduce((sum, r) => sum + r.flooder.ok, 0),
       flooderTooMany: rounds.reduce((sum, r) => sum + r.flooder.tooMany, 0),
       flooderRequestsPerSecondMedian: median(
@@ -460,6 +484,12 @@ async function main(): Promise<void> {
         `(range ${summary.p99RatioMin.toFixed(2)}-${summary.p99RatioMax.toFixed(2)}; goal ≤ 1.5); ` +
         `victim p99 median quiet ${summary.quietP99Median.toFixed(2)} ms, noisy ${summary.noisyP99Median.toFixed(2)} ms; ` +
         `flooder ${summary.flooderOk} 2xx / ${summary.flooderTooMany} 429 over all noisy runs`,
+    );
+    log(
+      `all rounds pooled: victim p50/p99 quiet ${summary.pooledQuietP50.toFixed(2)}/` +
+        `${summary.pooledQuietP99.toFixed(2)} ms, noisy ${summary.pooledNoisyP50.toFixed(2)}/` +
+        `${summary.pooledNoisyP99.toFixed(2)} ms, p99 ratio ` +
+        `${(summary.pooledNoisyP99 / summary.pooledQuietP99).toFixed(2)}`,
     );
     mkdirSync(join(__dirname, 'results'), { recursive: true });
     writeFileSync(

@@ -70,8 +70,10 @@ export function loadBenchSettings(): BenchSettings {
   };
 }
 
-/** Fixed, bench-only credentials: the bench database is disposable and bound to loopback. */
-/** Seals the tenants' token-signing keys (SIGNING_KEY_ENCRYPTION_KEY). */
+/**
+ * Fixed, bench-only credentials: the bench database is disposable and bound to loopback. The
+ * first seals the tenants' token-signing keys (SIGNING_KEY_ENCRYPTION_KEY).
+ */
 export const BENCH_SIGNING_KEY_ENCRYPTION_KEY =
   'be4c0000be4c0000be4c0000be4c0000be4c0000be4c0000be4c0000be4c0000';
 export const BENCH_ADMIN_TOKEN = 'bench-only-operator-token-0123456789abcdef';

@@ -13,7 +13,7 @@ import type { INestApplication, INestApplicationContext } from '@nestjs/common';
 import { sign } from 'jsonwebtoken';
 import { Pool } from 'pg';
 import { PrivateKeyCipher } from '@platform/acme';
-import { loadControlPlaneConfig } from '@platform/config';
+import { loadControlPlaneConfig, type ControlPlaneConfig } from '@platform/config';
 import { ensureDatabaseExists } from '@platform/database';
 import { listenOn } from '@platform/http';
 import { quoteTenantSchema } from '@platform/tenancy';
@@ -81,6 +81,7 @@ export async function prepareFleet(
       registry = await readRegistry(pool);
     } else {
       log(`provisioning: all ${wanted.length} tenants already active, skipped`);
+      await upgradeRegistry(settings);
     }
     const rows = wanted.map((slug) => {
       const row = registry.get(slug);
@@ -182,13 +183,8 @@ async function readRegistry(pool: Pool): Promise<Map<string, RegistryRow>> {
   return new Map(rows.map((row) => [row.slug, row]));
 }
 
-async function provisionThroughPlatform(
-  settings: BenchSettings,
-  wanted: readonly string[],
-  registry: ReadonlyMap<string, RegistryRow>,
-  log: Log,
-): Promise<{ created: number; seconds: number }> {
-  const config = loadControlPlaneConfig({
+function benchControlPlaneConfig(settings: BenchSettings): ControlPlaneConfig {
+  return loadControlPlaneConfig({
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     DATABASE_URL: settings.databaseUrl,
@@ -200,6 +196,31 @@ async function provisionThroughPlatform(
     CONTROL_PLANE_HOST: '127.0.0.1',
     CONTROL_PLANE_PORT: '0',
   });
+}
+
+/**
+ * What the control plane's start does to a registry made by an older checkout: pending platform
+ * migrations, the data plane's login, and a role for every tenant without one. A no-op when
+ * nothing is missing.
+ */
+async function upgradeRegistry(settings: BenchSettings): Promise<void> {
+  const config = benchControlPlaneConfig(settings);
+  const { migratePlatformSchema } = await import('@platform/database');
+  const { PLATFORM_MIGRATIONS } = await import('@platform/migrations');
+  const { prepareTenantAccess } =
+    await import('../../apps/control-plane/src/tenant-access/prepare-tenant-access');
+  await migratePlatformSchema(settings.databaseUrl, PLATFORM_MIGRATIONS, (registry) =>
+    prepareTenantAccess(registry, config),
+  );
+}
+
+async function provisionThroughPlatform(
+  settings: BenchSettings,
+  wanted: readonly string[],
+  registry: ReadonlyMap<string, RegistryRow>,
+  log: Log,
+): Promise<{ created: number; seconds: number }> {
+  const config = benchControlPlaneConfig(settings);
   // Loaded only when tenants are missing: measuring an already provisioned fleet must not
   // depend on the control plane's code (or its state while someone is changing it).
   const { createControlPlaneApp, createWorker } =

@@ -114,8 +114,9 @@ describe('audit trail', () => {
     db = new Client({ connectionString: platform.database.url });
     await db.connect();
     verifier = platform.controlPlane.get(AuditChainVerifier);
-    alpha = await platform.createTenant(`audit-a-${suffix()}`);
-    beta = await platform.createTenant(`audit-b-${suffix()}`);
+    // Enterprise: the concurrency test below adds 25 users to each, past smaller plans' quota.
+    alpha = await platform.createTenant(`audit-a-${suffix()}`, { plan: 'enterprise' });
+    beta = await platform.createTenant(`audit-b-${suffix()}`, { plan: 'enterprise' });
   });
 
   afterAll(async () => {
@@ -163,7 +164,7 @@ describe('audit trail', () => {
         actor: 'bootstrap-admin',
         source: 'api',
         before: null,
-        after: { slug: beta.slug, plan: 'free', status: 'provisioning' },
+        after: { slug: beta.slug, plan: 'enterprise', status: 'provisioning' },
       });
     });
 

@@ -778,84 +778,102 @@ describe('hostile input, generated', () => {
     type Body = (template: Record<string, unknown> | undefined) => string;
     const body: fc.Arbitrary<Body> = fc.oneof(
       // Random JSON of any shape.
-      fc.json({ maxDepth: 4 }).map((text) => () => text),
-      // Malformed: cut short, or one character replaced.
-      fc
-        .tuple(fc.json({ maxDepth: 3 }), fc.nat(), fc.string({ maxLength: 2 }))
-        .map(([text, at, junk]) => () => {
-          const cut = at % Math.max(1, text.length);
-          return `${text.slice(0, cut)}${junk}`;
-        }),
-      fc
-        .constantFrom(
-          '{',
-          '[',
-          "{'slug':'x'}",
-          '{"a":}',
-          '{"a":1,}',
-          '"\\ud800"',
-          '{"\\ud800":1}',
-          'NaN',
-          'undefined',
-          '\ufeff{}',
-          '{}x',
-          '\u0000',
-          '{"a":"\u0000"}',
-          '{"a":"\\u0000"}',
-          `${'1'.repeat(400)}`,
-          '{"limit":1e99999}',
-          '-0',
-          '',
-          ' ',
-          'null',
-          'true',
-          '[]',
-          '{"":""}',
-        )
-        .map((text) => () => text),
-      // Deeply nested.
-      fc.tuple(fc.constantFrom(50, 500, 5_000, 20_000), fc.nat(2)).map(
-        ([depth, kind]) =>
-          () =>
-            nested(depth, kind),
-      ),
-      // A valid body with one field made hostile (or a field added).
-      fc
-        .tuple(
-          fc.oneof(
-            fc.constantFrom('slug', 'name', 'email', 'hostname', 'role', 'expiresAt', 'password'),
-            hostileString,
-          ),
-          wrongValue,
-        )
-        .map(([field, value]) => (template: Record<string, unknown> | undefined) => {
-          const mutated: Record<string, unknown> = { ...(template ?? {}) };
-          const keys = Object.keys(mutated);
-          const target =
-            keys.includes(field) || keys.length === 0 ? field : keys[field.length % keys.length];
-          mutated[target] = value;
-          return JSON.stringify(mutated);
-        }),
-      // Prototype pollution attempts: keys JSON.stringify would never write.
-      fc
-        .constantFrom(
-          '"__proto__":{"isAdmin":true,"role":"admin","status":"active"}',
-          '"constructor":{"prototype":{"polluted":true}}',
-          '"__proto__":null',
-          '"__proto__":[1,2]',
-          '"prototype":{"x":1}',
-        )
-        .map((injection) => (template: Record<string, unknown> | undefined) => {
-          const text = JSON.stringify(template ?? {});
-          return text === '{}' ? `{${injection}}` : `{${injection},${text.slice(1)}`;
-        }),
-      // Near and over the size limits (control plane 64kb, data plane 100kb).
-      fc
-        .constantFrom(60_000, 70_000, 99_000, 120_000)
-        .map(
-          (size) => (template: Record<string, unknown> | undefined) =>
-            JSON.stringify({ ...(template ?? {}), name: 'n'.repeat(size) }),
+      { weight: 4, arbitrary: fc.json({ maxDepth: 4 }).map((text) => () => text) },
+      // Malformed: cut short, with junk after the cut.
+      {
+        weight: 3,
+        arbitrary: fc.tuple(fc.json({ maxDepth: 3 }), fc.nat(), fc.string({ maxLength: 2 })).map(
+          ([text, at, junk]) =>
+            () =>
+              `${text.slice(0, at % Math.max(1, text.length))}${junk}`,
         ),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .constantFrom(
+            '{',
+            '[',
+            "{'slug':'x'}",
+            '{"a":}',
+            '{"a":1,}',
+            '"\\ud800"',
+            '{"\\ud800":1}',
+            'NaN',
+            'undefined',
+            '\ufeff{}',
+            '{}x',
+            '\u0000',
+            '{"a":"\u0000"}',
+            '{"a":"\\u0000"}',
+            `${'1'.repeat(400)}`,
+            '{"limit":1e99999}',
+            '-0',
+            '',
+            ' ',
+            'null',
+            'true',
+            '[]',
+            '{"":""}',
+          )
+          .map((text) => () => text),
+      },
+      // Deeply nested (20,000 levels once overflowed the validator's stack: a 500).
+      {
+        weight: 1,
+        arbitrary: fc.tuple(fc.constantFrom(33, 500, 5_000, 20_000), fc.nat(2)).map(
+          ([depth, kind]) =>
+            () =>
+              nested(depth, kind),
+        ),
+      },
+      // A valid body with one field made hostile (or a field added).
+      {
+        weight: 6,
+        arbitrary: fc
+          .tuple(
+            fc.oneof(
+              fc.constantFrom('slug', 'name', 'email', 'hostname', 'role', 'expiresAt', 'password'),
+              hostileString,
+            ),
+            wrongValue,
+          )
+          .map(([field, value]) => (template: Record<string, unknown> | undefined) => {
+            const mutated: Record<string, unknown> = { ...(template ?? {}) };
+            const keys = Object.keys(mutated);
+            const target =
+              keys.includes(field) || keys.length === 0 ? field : keys[field.length % keys.length];
+            mutated[target] = value;
+            return JSON.stringify(mutated);
+          }),
+      },
+      // Prototype pollution attempts: keys JSON.stringify would never write.
+      {
+        weight: 2,
+        arbitrary: fc
+          .constantFrom(
+            '"__proto__":{"isAdmin":true,"role":"admin","status":"active"}',
+            '"constructor":{"prototype":{"polluted":true}}',
+            '"__proto__":null',
+            '"__proto__":[1,2]',
+            '"prototype":{"x":1}',
+          )
+          .map((injection) => (template: Record<string, unknown> | undefined) => {
+            const text = JSON.stringify(template ?? {});
+            return text === '{}' ? `{${injection}}` : `{${injection},${text.slice(1)}`;
+          }),
+      },
+      // Near and over the size limits (control plane 64kb, data plane 100kb): few, they are
+      // what the run spends most of its time writing.
+      {
+        weight: 1,
+        arbitrary: fc
+          .constantFrom(60_000, 70_000, 99_000, 120_000)
+          .map(
+            (size) => (template: Record<string, unknown> | undefined) =>
+              JSON.stringify({ ...(template ?? {}), name: 'n'.repeat(size) }),
+          ),
+      },
     );
     const contentType = fc.oneof(
       { weight: 12, arbitrary: fc.constant('application/json') },

@@ -564,7 +564,7 @@ describe('tenant API on the data plane', () => {
         expiresAt: expect.any(String),
         delivery: 'link',
         url: expect.stringMatching(
-          /^http:\/\/alpha-co\.platform\.test(:\d+)?\/welcome\?purpose=reset&token=[A-Za-z0-9_-]{43}$/,
+          /^http:\/\/page-co\.platform\.test(:\d+)?\/welcome\?purpose=reset&token=[A-Za-z0-9_-]{43}$/,
         ),
       });
       const mail = await platform.api().get(`/v1/tenants/${pager.slug}/mail`).set(admin);

@@ -102,10 +102,12 @@ describe('TenantRateLimiter on Redis', () => {
     const decision = await limiter.decide(tenant, null);
     const state = decision.states[0];
     expect(state.refused).toBe(true);
-    // One more fits once 30 × (1 − t/60 s) + 1 ≤ 3, i.e. at t = 56 s into this window.
+    // One more fits once 30 × (1 − t/60 s) + 1 ≤ 3, i.e. at t = 56 s into this window; the
+    // wait is given in whole seconds (as Retry-After), rounded up.
     const expected = 56_000 - now.elapsed;
-    expect(state.resetMs).toBeGreaterThan(expected - 1_000);
-    expect(state.resetMs).toBeLessThanOrEqual(expected);
+    expect(state.resetMs % 1_000).toBe(0);
+    expect(state.resetMs).toBeGreaterThanOrEqual(expected - 50);
+    expect(state.resetMs).toBeLessThan(expected + 1_000 + 50);
   });
 
   it('counts a user apart from the tenant and from the other users', async () => {

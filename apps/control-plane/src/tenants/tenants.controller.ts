@@ -9,6 +9,7 @@ import {
   Post,
   Query,
   Sse,
+  UseGuards,
   type MessageEvent,
 } from '@nestjs/common';
 import type { Observable } from 'rxjs';
@@ -26,6 +27,7 @@ import { CreateTenantDto } from './dto/create-tenant.dto';
 import { ListTenantsQuery } from './dto/list-tenants.query';
 import { parseIdempotencyKey } from './idempotency-key';
 import { TenantRegistry, type Page } from './tenant-registry.service';
+import { TenantExistsGuard } from './tenant-exists.guard';
 import { TenantProgress } from './tenant-progress.service';
 import {
   TenantUsersService,
@@ -75,6 +77,7 @@ export class TenantsController {
   /** Server-sent events: the tenant with its steps on every change, until it settles. */
   @Sse(':idOrSlug/progress')
   @Roles('viewer')
+  @UseGuards(TenantExistsGuard)
   follow(@Param('idOrSlug') idOrSlug: string): Promise<Observable<MessageEvent>> {
     return this.progress.follow(idOrSlug);
   }

@@ -13,7 +13,8 @@
  * Called as rate-limiter-flexible calls its own script: KEYS[1] = the key, ARGV = cost,
  * window seconds, limit, window seconds. Returns {points, ms} in its format: points ≤ limit
  * (the rounded-up estimate) when admitted, limit + cost when refused; ms = until the current
- * window ends when admitted, until one more request of this cost would fit when refused.
+ * window ends when admitted, until one more request of this cost would fit when refused (rounded
+ * up to whole seconds).
  * Time is Redis's own (TIME), so replicas with skewed clocks agree on the windows.
  */
 export const SLIDING_WINDOW_SCRIPT = `
@@ -45,6 +46,8 @@ if current + cost <= limit then
 else
   wait = windowMs - elapsed + math.ceil(windowMs * (1 - (limit - cost) / current))
 end
-if wait < 1 then wait = 1 end
+-- Whole seconds, as Retry-After says: the replica's in-memory block lasts as long, so a client
+-- that ignores Retry-After reaches Redis about once a second, not at every fraction of a slot.
+wait = math.max(1, math.ceil(wait / 1000)) * 1000
 return {limit + cost, wait}
 `;

@@ -87,7 +87,7 @@ describe('RateLimitGate', () => {
     expect(notBlocked.call('/api/projects').next).toHaveBeenCalledWith();
     const suspended = gateWith({
       delayMs: 0,
-      cachedTenant: { ...tenant, status: 'suspended' } as ResolvedTenant,
+      cachedTenant: { ...tenant, status: 'suspended' },
     });
     expect(suspended.call('/api/projects').next).toHaveBeenCalledWith();
     expect([...notBlocked.sent, ...suspended.sent]).toEqual([]);
