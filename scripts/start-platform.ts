@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { loadControlPlaneConfig } from '@platform/config';
 
 const processes = [
   { name: 'control-plane', entry: 'apps/control-plane/src/main.js' },
@@ -53,7 +54,13 @@ function start(name: string, entry: string): void {
  * plane's own database login, which the data plane needs before it can connect at all.
  */
 async function waitForControlPlane(): Promise<void> {
-  const port = process.env.CONTROL_PLANE_PORT ?? '3001';
+  // An invalid configuration is the control plane's to report (it exits, and so does this).
+  let port = 3001;
+  try {
+    port = loadControlPlaneConfig().port;
+  } catch {
+    // Keep the default; the control plane's own exit stops the platform.
+  }
   const deadline = Date.now() + 120_000;
   while (!stopping && Date.now() < deadline) {
     try {

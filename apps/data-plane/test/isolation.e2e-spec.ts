@@ -256,7 +256,11 @@ describe('a request that fails mid-transaction leaves no tenant path on its conn
       json: { name: 'fail-a-doomed', description: 'violates the created_by foreign key' },
     });
     expect(failed.status).toBe(500);
-    expect(failed.body).toEqual({ error: 'internal_error', message: expect.any(String) });
+    expect(failed.body).toEqual({
+      error: 'internal_error',
+      message: expect.any(String),
+      requestId: expect.any(String),
+    });
     expect(failed.text).not.toMatch(
       /insert|select|projects|users|foreign key|violates|constraint|t_[0-9a-f]{32}|search_path|at .*\.ts/i,
     );
