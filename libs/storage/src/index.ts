@@ -1,5 +1,5 @@
 export { MAX_BUFFERED_UPLOAD_BYTES } from './drivers/s3.driver';
-export { createObjectStorage } from './object-storage.factory';
+export { createObjectStorage, objectStorageFromSettings } from './object-storage.factory';
 export {
   OBJECT_STORAGE,
   type ObjectStorage,

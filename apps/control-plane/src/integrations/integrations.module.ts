@@ -19,7 +19,7 @@ import {
 import type { ControlPlaneConfig } from '@platform/config';
 import { DNS_PROVIDER, createDnsProvider } from '@platform/dns';
 import { MAIL_TRANSPORT, createMailTransport, type MailTransport } from '@platform/mail';
-import { OBJECT_STORAGE, createObjectStorage, type ObjectStorage } from '@platform/storage';
+import { OBJECT_STORAGE, objectStorageFromSettings, type ObjectStorage } from '@platform/storage';
 import { RegistryAcmeAccountStore } from '../certificates/registry-acme-account.store';
 import { HTTP01_CHALLENGE_STORE, PRIVATE_KEY_CIPHER } from './integrations.tokens';
 
@@ -106,22 +106,7 @@ export class IntegrationsModule {
       },
       {
         provide: OBJECT_STORAGE,
-        useFactory: () =>
-          storage.provider === 'none'
-            ? null
-            : createObjectStorage({
-                provider: 's3',
-                bucket: storage.bucket,
-                region: storage.region,
-                ...(storage.endpoint && { endpoint: storage.endpoint }),
-                forcePathStyle: storage.forcePathStyle,
-                ...(storage.accessKeyId &&
-                  storage.secretAccessKey && {
-                    accessKeyId: storage.accessKeyId,
-                    secretAccessKey: storage.secretAccessKey.reveal(),
-                  }),
-                createBucketIfMissing: storage.createBucketIfMissing,
-              }),
+        useFactory: () => objectStorageFromSettings(storage),
       },
       {
         provide: MAIL_TRANSPORT,

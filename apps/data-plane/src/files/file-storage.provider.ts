@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationShutdown, type Provider } from '@nestjs/common';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
-import { createObjectStorage, type ObjectStorage } from '@platform/storage';
+import { objectStorageFromSettings, type ObjectStorage } from '@platform/storage';
 
 /** The bucket tenant files go to, or null when STORAGE_PROVIDER=none (the routes answer 503). */
 export const FILE_STORAGE = Symbol('FILE_STORAGE');
@@ -9,21 +9,7 @@ export const fileStorageProvider: Provider = {
   provide: FILE_STORAGE,
   inject: [DATA_PLANE_CONFIG],
   useFactory: ({ storage }: DataPlaneConfig): ObjectStorage | null =>
-    storage.provider === 'none'
-      ? null
-      : createObjectStorage({
-          provider: 's3',
-          bucket: storage.bucket,
-          region: storage.region,
-          ...(storage.endpoint && { endpoint: storage.endpoint }),
-          forcePathStyle: storage.forcePathStyle,
-          ...(storage.accessKeyId &&
-            storage.secretAccessKey && {
-              accessKeyId: storage.accessKeyId,
-              secretAccessKey: storage.secretAccessKey.reveal(),
-            }),
-          createBucketIfMissing: storage.createBucketIfMissing,
-        }),
+    objectStorageFromSettings(storage),
 };
 
 /** Releases the S3 client's keep-alive sockets at shutdown. */
