@@ -36,10 +36,8 @@ import { ObservabilityModule, READINESS_CHECKS } from '@platform/observability';
 import { quoteTenantSchema } from '@platform/tenancy';
 import { kidOf } from '../../apps/data-plane/src/auth/tenant-key-set';
 import { VerifiedTokenCache } from '../../apps/data-plane/src/auth/verified-token.cache';
-import {
-  ListProjectsQuery,
-  type ProjectView,
-} from '../../apps/data-plane/src/projects/project.dto';
+import { PageQuery } from '../../apps/data-plane/src/common/page.query';
+import type { ProjectView } from '../../apps/data-plane/src/projects/project.dto';
 
 /** The issuer the data plane puts in and demands of its tokens (access-token.service.ts). */
 const TOKEN_ISSUER = 'tenancy-data-plane';
@@ -112,7 +110,7 @@ class BaselineProjectsController {
   }
 
   @Get()
-  async list(@Query() query: ListProjectsQuery): Promise<{ items: ProjectView[] }> {
+  async list(@Query() query: PageQuery): Promise<{ items: ProjectView[] }> {
     const result = await this.pool.query<ProjectView>(this.sql, [query.limit, query.offset]);
     return { items: result.rows };
   }

@@ -27,7 +27,7 @@ import { TenantAuthGuard } from '../auth/tenant-auth.guard';
 import { CurrentUser, type TenantUser } from '../auth/tenant-user';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
 import { CurrentLimits } from '../quotas/current-limits.decorator';
-import { ListFilesQuery } from './file.dto';
+import { PageQuery } from '../common/page.query';
 import {
   FileIdPipe,
   FileNamePipe,
@@ -56,7 +56,7 @@ export class FilesController {
   ) {}
 
   @Get()
-  async list(@Query() query: ListFilesQuery): Promise<{ items: FileView[] }> {
+  async list(@Query() query: PageQuery): Promise<{ items: FileView[] }> {
     this.files.requireStorage();
     return { items: await this.files.list(query.limit, query.offset) };
   }

@@ -5,7 +5,8 @@ import { TenantAuthGuard } from '../auth/tenant-auth.guard';
 import { CurrentUser, type TenantUser } from '../auth/tenant-user';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
 import { CurrentLimits } from '../quotas/current-limits.decorator';
-import { CreateProjectDto, ListProjectsQuery, type ProjectView } from './project.dto';
+import { PageQuery } from '../common/page.query';
+import { CreateProjectDto, type ProjectView } from './project.dto';
 import { ProjectsRepository } from './projects.repository';
 
 @ApiTags('projects')
@@ -16,7 +17,7 @@ export class ProjectsController {
   constructor(private readonly projects: ProjectsRepository) {}
 
   @Get()
-  async list(@Query() query: ListProjectsQuery): Promise<{ items: ProjectView[] }> {
+  async list(@Query() query: PageQuery): Promise<{ items: ProjectView[] }> {
     return { items: await this.projects.list(query.limit, query.offset) };
   }
 
