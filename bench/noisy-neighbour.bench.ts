@@ -18,7 +18,8 @@ import { createTestDatabase, type TestDatabase } from '@platform/testing';
 import { killAllChildren, readCpuMs, startServerChild, type ServerChild } from './lib/child-server';
 import { sleep } from './lib/concurrency';
 import type { FloodRequest, FloodResult } from './lib/noisy-flooder-child';
-import { OpenLoopClient, percentile, type OpenLoopResult } from './lib/open-loop';
+import type { OpenLoopRunRequest, OpenLoopRunResult } from './lib/open-loop-child';
+import { percentile, type OpenLoopResult } from './lib/open-loop';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const PLATFORM_DOMAIN = 'noisy.test';
@@ -47,6 +48,10 @@ const settings = {
   victimUsers: intFrom('BENCH_NOISY_VICTIM_USERS', 4, 1, 50),
   floodConnections: intFrom('BENCH_NOISY_FLOOD_CONNECTIONS', 32, 1, 1_000),
   flooderUsers: intFrom('BENCH_NOISY_FLOODER_USERS', 3, 1, 4),
+  /** Overrides the flooder's concurrentRequests (its plan's 4), e.g. 100000 to see it without. */
+  flooderConcurrency: process.env.BENCH_NOISY_FLOODER_CONCURRENCY
+    ? intFrom('BENCH_NOISY_FLOODER_CONCURRENCY', 4, 0, 1_000_000)
+    : null,
 };
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -186,6 +191,12 @@ async function setUpTenants(database: TestDatabase, redisPrefix: string) {
         expectStatus(`user ${email}`, user, 201);
         passwords.push({ email, password });
       }
+      if (plan === 'free' && settings.flooderConcurrency !== null) {
+        const override = await call(url, 'PUT', `/v1/tenants/${id}/limits`, auth, {
+          concurrentRequests: settings.flooderConcurrency,
+        });
+        expectStatus(`concurrency override of ${slug}`, override, 200);
+      }
       const limits = await call(url, 'GET', `/v1/tenants/${id}/limits`, auth);
       expectStatus(`limits of ${slug}`, limits, 200);
       return { id, slug, passwords, limits: (limits.body as { effective: object }).effective };
@@ -220,22 +231,29 @@ async function signIn(
   return tokens;
 }
 
-function startFlooder(): ChildProcess {
-  return fork(join(__dirname, 'lib', 'noisy-flooder-child.ts'), [], {
+/** A bench helper in its own Node process, told what to do over IPC. */
+function forkHelper(file: string): ChildProcess {
+  return fork(join(__dirname, 'lib', file), [], {
     execArgv: ['-r', '@swc-node/register'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
 }
 
-function flood(child: ChildProcess, request: FloodRequest): Promise<FloodResult> {
+/** Sends one request to a helper and waits for its reply of the given type. */
+function ask<TReply extends { type: string }>(
+  child: ChildProcess,
+  request: object,
+  replyType: TReply['type'],
+): Promise<TReply> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: FloodResult) => {
-      if (message.type !== 'flooded') return;
+    const onMessage = (message: TReply) => {
+      if (message.type !== replyType) return;
       child.off('message', onMessage);
       child.off('exit', onExit);
       resolve(message);
     };
-    const onExit = (code: number | null) => reject(new Error(`flooder exited (${code})`));
+    const onExit = (code: number | null) =>
+      reject(new Error(`bench helper exited (${code}) before answering ${replyType}`));
     child.on('message', onMessage);
     child.once('exit', onExit);
     child.send(request);
@@ -278,7 +296,7 @@ async function main(): Promise<void> {
   const database = await createTestDatabase('noisy');
   const redisPrefix = `noisy-${randomBytes(4).toString('hex')}`;
   let flooderChild: ChildProcess | null = null;
-  let victimClient: OpenLoopClient | null = null;
+  let victimChild: ChildProcess | null = null;
   let dataPlane: ServerChild | null = null;
   try {
     const { victim: victimSetup, flooder: flooderSetup } = await setUpTenants(
@@ -328,22 +346,27 @@ async function main(): Promise<void> {
       expectStatus('victim project', created, 201);
     }
 
-    flooderChild = startFlooder();
-    victimClient = new OpenLoopClient(server.url);
-    const client = victimClient;
-    const victimLoad = (seconds: number) =>
-      client.run({
+    // The victim's load generator and the flooder each run in a process of their own: this
+    // one built the control plane and carries its heap, whose full collections would otherwise
+    // pause the victim's client and be counted as the data plane's latency.
+    flooderChild = forkHelper('noisy-flooder-child.ts');
+    victimChild = forkHelper('open-loop-child.ts');
+    const victimHelper = victimChild;
+    const flooderHelper = flooderChild;
+    const victimTargets = victim.tokens.map((token) => ({ host: victim.host, token }));
+    const victimLoad = async (seconds: number) => {
+      const request: OpenLoopRunRequest = {
+        type: 'run',
         url: server.url,
         path: PATH,
         ratePerSecond: settings.victimRate,
         seconds,
-        pick: (index) => ({
-          host: victim.host,
-          token: victim.tokens[index % victim.tokens.length],
-        }),
-      });
-    const floodFor = (seconds: number) =>
-      flood(flooderChild!, {
+        targets: victimTargets,
+      };
+      return (await ask<OpenLoopRunResult>(victimHelper, request, 'ran')).result;
+    };
+    const floodFor = (seconds: number) => {
+      const request: FloodRequest = {
         type: 'flood',
         url: server.url,
         path: PATH,
@@ -351,7 +374,9 @@ async function main(): Promise<void> {
         tokens: flooder.tokens,
         connections: settings.floodConnections,
         seconds,
-      });
+      };
+      return ask<FloodResult>(flooderHelper, request, 'flooded');
+    };
 
     if (settings.warmupSeconds > 0) {
       log(`warm-up: ${settings.warmupSeconds} s of both loads together (discarded)`);
@@ -510,7 +535,7 @@ async function main(): Promise<void> {
     );
     log(`details: ${RESULTS_FILE}`);
   } finally {
-    victimClient?.close();
+    victimChild?.kill('SIGTERM');
     flooderChild?.kill('SIGTERM');
     // SIGTERM first: a profiled child (BENCH_SERVER_NODE_ARGS=--cpu-prof) writes its profile.
     await dataPlane?.stop();

@@ -5,6 +5,7 @@ import type { DataPlaneConfig } from '@platform/config';
 import { applyHttpDefaults, type RawBodyRoute } from '@platform/http';
 import { DataPlaneModule } from './app.module';
 import { RateLimitGate } from './rate-limits/rate-limit.gate';
+import { TenantConcurrencyGate } from './rate-limits/tenant-concurrency.gate';
 
 /**
  * The only data-plane routes whose body is not JSON: exempt from the JSON-only rule (415) and
@@ -34,6 +35,8 @@ export async function createDataPlaneApp(config: DataPlaneConfig): Promise<NestE
   });
   // Ahead of Nest's middleware: a tenant already over its rate limit is refused at the door.
   app.use(app.get(RateLimitGate).handle);
+  // Then each tenant's requests in progress are capped, the rest wait in the tenant's own line.
+  app.use(app.get(TenantConcurrencyGate).handle);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -218,6 +218,37 @@ describe('rate limits', () => {
     );
   });
 
+  it('caps requests in progress per tenant (concurrentRequests) without touching another tenant', async () => {
+    const [capped, other] = await Promise.all([
+      platform.createTenant('rl-conc'),
+      platform.createTenant('rl-conc-other'),
+    ]);
+    const defaults = await getLimits(capped.slug);
+    expect(defaults.body.effective.concurrentRequests).toBe(4);
+    // 0 leaves no slot and no line: every request of the tenant is refused at the door.
+    await putLimits(capped.slug, { concurrentRequests: 0 }).expect(200);
+    const refused = await eventually(
+      () => getOn(capped, '/api/tenant'),
+      (response) => response.status === 429,
+    );
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.body).toMatchObject({
+      error: 'rate_limited',
+      details: [{ field: 'concurrentRequests', rule: 'tenant-concurrency' }],
+    });
+    expect(refused.body.message).toContain('concurrentRequests');
+    expect((await getOn(other, '/api/tenant')).status).toBe(200);
+
+    await putLimits(capped.slug, { concurrentRequests: null }).expect(200);
+    await eventually(
+      () => getOn(capped, '/api/tenant'),
+      (response) => response.status === 200,
+    );
+    // Thirty at once with 4 slots and a line of 32: the line absorbs them, none refused.
+    const burst = await Promise.all(Array.from({ length: 30 }, () => getOn(capped, '/api/tenant')));
+    expect(burst.map((response) => response.status)).toEqual(Array(30).fill(200));
+  });
+
   it('limits one user without limiting another user of the same tenant', async () => {
     const tenant = await platform.createTenant('rl-users');
     await putLimits(tenant.id, { requestsPerMinutePerUser: 3 }).expect(200);

@@ -10,6 +10,12 @@ export interface PlanLimits {
   readonly requestsPerMinute: number;
   /** Requests per minute by one signed-in user of the tenant. */
   readonly requestsPerMinutePerUser: number;
+  /**
+   * Requests of the tenant in progress at once in one data-plane replica; more wait their turn
+   * (a bounded queue), so a burst within the rate limit cannot take every database connection
+   * and the event loop from the other tenants of the replica.
+   */
+  readonly concurrentRequests: number;
   /** Tenant users (invited or active). */
   readonly maxUsers: number;
   /** Projects, archived ones included. */
@@ -21,6 +27,7 @@ export interface PlanLimits {
 export const LIMIT_NAMES = [
   'requestsPerMinute',
   'requestsPerMinutePerUser',
+  'concurrentRequests',
   'maxUsers',
   'maxProjects',
   'maxStorageBytes',
@@ -33,6 +40,7 @@ export const PLAN_LIMITS: Readonly<Record<Plan, PlanLimits>> = {
   free: {
     requestsPerMinute: 600,
     requestsPerMinutePerUser: 300,
+    concurrentRequests: 4,
     maxUsers: 5,
     maxProjects: 50,
     maxStorageBytes: 100 * MIB,
@@ -40,6 +48,7 @@ export const PLAN_LIMITS: Readonly<Record<Plan, PlanLimits>> = {
   starter: {
     requestsPerMinute: 3_000,
     requestsPerMinutePerUser: 1_200,
+    concurrentRequests: 8,
     maxUsers: 25,
     maxProjects: 500,
     maxStorageBytes: 1024 * MIB,
@@ -47,6 +56,7 @@ export const PLAN_LIMITS: Readonly<Record<Plan, PlanLimits>> = {
   pro: {
     requestsPerMinute: 12_000,
     requestsPerMinutePerUser: 3_000,
+    concurrentRequests: 16,
     maxUsers: 250,
     maxProjects: 10_000,
     maxStorageBytes: 20 * 1024 * MIB,
@@ -54,6 +64,7 @@ export const PLAN_LIMITS: Readonly<Record<Plan, PlanLimits>> = {
   enterprise: {
     requestsPerMinute: 60_000,
     requestsPerMinutePerUser: 6_000,
+    concurrentRequests: 64,
     maxUsers: 10_000,
     maxProjects: 1_000_000,
     maxStorageBytes: 500 * 1024 * MIB,

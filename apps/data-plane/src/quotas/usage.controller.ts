@@ -10,8 +10,8 @@ import { PROJECTS_USED_SQL, USERS_USED_SQL } from './quota-usage';
 export interface TenantUsage {
   /** Each quota's limit (plan default or the tenant's override) and what is used of it. */
   quotas: Record<QuotaName, QuotaUsage>;
-  /** The rate limits in force, for clients that pace themselves. */
-  rates: Pick<PlanLimits, 'requestsPerMinute' | 'requestsPerMinutePerUser'>;
+  /** The rate and concurrency limits in force, for clients that pace themselves. */
+  rates: Pick<PlanLimits, 'requestsPerMinute' | 'requestsPerMinutePerUser' | 'concurrentRequests'>;
 }
 
 /** The tenant's usage against its quotas: what a quota_exceeded refusal would be measured by. */
@@ -40,6 +40,7 @@ export class UsageController {
       rates: {
         requestsPerMinute: limits.requestsPerMinute,
         requestsPerMinutePerUser: limits.requestsPerMinutePerUser,
+        concurrentRequests: limits.concurrentRequests,
       },
     };
   }

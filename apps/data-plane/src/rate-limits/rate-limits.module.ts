@@ -6,17 +6,20 @@ import { RateLimitInterceptor } from './rate-limit.interceptor';
 import { RateLimitMetrics } from './rate-limit.metrics';
 import { RateLimitMiddleware } from './rate-limit.middleware';
 import { RateLimitResponder } from './rate-limit.responder';
+import { TenantConcurrencyGate } from './tenant-concurrency.gate';
 import { TenantRateLimiter } from './tenant-rate-limiter';
 
 /**
  * Requests per minute per tenant and per user (plan defaults, per-tenant overrides).
  * The app applies RateLimitMiddleware to /api after tenant resolution and mounts RateLimitGate
- * ahead of Nest's middleware (data-plane.app.ts); the interceptor is global.
+ * and TenantConcurrencyGate ahead of Nest's middleware (data-plane.app.ts); the interceptor is
+ * global.
  */
 @Module({
   imports: [TenantResolutionModule],
   providers: [
     RateLimitGate,
+    TenantConcurrencyGate,
     TenantRateLimiter,
     RateLimitMetrics,
     RateLimitResponder,
@@ -24,6 +27,12 @@ import { TenantRateLimiter } from './tenant-rate-limiter';
     { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
   // The app module builds the middleware, so its dependencies must be visible there too.
-  exports: [RateLimitGate, RateLimitMiddleware, TenantRateLimiter, RateLimitResponder],
+  exports: [
+    RateLimitGate,
+    TenantConcurrencyGate,
+    RateLimitMiddleware,
+    TenantRateLimiter,
+    RateLimitResponder,
+  ],
 })
 export class RateLimitsModule {}
