@@ -41,8 +41,8 @@ function intFrom(name: string, fallback: number, min: number, max: number): numb
 }
 
 const settings = {
-  rounds: intFrom('BENCH_NOISY_ROUNDS', 5, 1, 50),
-  seconds: intFrom('BENCH_NOISY_SECONDS', 5, 1, 600),
+  rounds: intFrom('BENCH_NOISY_ROUNDS', 6, 1, 50),
+  seconds: intFrom('BENCH_NOISY_SECONDS', 10, 1, 600),
   warmupSeconds: intFrom('BENCH_NOISY_WARMUP_S', 5, 0, 600),
   victimRate: intFrom('BENCH_NOISY_VICTIM_RATE', 100, 1, 10_000),
   victimUsers: intFrom('BENCH_NOISY_VICTIM_USERS', 4, 1, 50),

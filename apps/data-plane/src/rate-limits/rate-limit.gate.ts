@@ -9,6 +9,16 @@ import { TenantRateLimiter } from './tenant-rate-limiter';
 const MAX_HELD_REFUSALS = 1_000;
 
 /**
+ * Each refusal is held between half and one and a half times the delay (the delay on average).
+ * A fixed hold keeps a flooder's connections in step: all of them answered in the same tick
+ * and all back in the next, a burst every delay that every other tenant's requests queue
+ * behind, and all of them reaching Redis together when the block lifts.
+ */
+export function heldFor(delayMs: number, random: () => number = Math.random): number {
+  return Math.round(delayMs * (0.5 + random()));
+}
+
+/**
  * The cheapest possible refusal, mounted on Express ahead of Nest's own middleware (request
  * log, HTTP metrics, routing, exception filter): a request to the /api of a tenant already
  * blocked in this replica's memory is answered 429 right here, from the host cache and the
@@ -16,9 +26,9 @@ const MAX_HELD_REFUSALS = 1_000;
  * busy for every request it sends, so what each one costs decides how much of the replica is
  * left for the other tenants (bench/noisy-neighbour.bench.ts).
  *
- * Such a refusal is held RATE_LIMIT_REFUSAL_DELAY_MS (250 ms) before it is sent: a client that
- * keeps sending on the same connections without honouring Retry-After (a script in a loop,
- * a load tool) is slowed to a few requests per second per connection instead of thousands.
+ * Such a refusal is held about RATE_LIMIT_REFUSAL_DELAY_MS (250 ms; see heldFor) before it is
+ * sent: a client that keeps sending on the same connections without honouring Retry-After (a
+ * script in a loop, a load tool) is slowed to a few requests per second per connection instead of thousands.
  * Held refusals cost a timer and an idle socket each, bounded by MAX_HELD_REFUSALS per replica;
  * a flood from ever more connections is not slowed by this, only refused cheaply (that needs
  * limiting in front of the replicas, at the load balancer).
@@ -65,15 +75,16 @@ export class RateLimitGate {
       return;
     }
     this.held += 1;
+    const holdMs = heldFor(this.delayMs);
     setTimeout(() => {
       this.held -= 1;
       // The client may have gone meanwhile; the refusal then has nobody to go to.
       if (!response.destroyed && !response.headersSent) {
         this.responder.send(response, tenant, {
           ...blocked,
-          resetMs: Math.max(0, blocked.resetMs - this.delayMs),
+          resetMs: Math.max(0, blocked.resetMs - holdMs),
         });
       }
-    }, this.delayMs);
+    }, holdMs);
   };
 }

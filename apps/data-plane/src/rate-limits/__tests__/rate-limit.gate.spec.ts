@@ -4,7 +4,7 @@ import type { ResolvedTenant } from '@platform/tenancy';
 import type { TenantResolver } from '../../tenant-resolution/tenant-resolver.service';
 import type { LimitState } from '../rate-limit-decision';
 import type { RateLimitResponder } from '../rate-limit.responder';
-import { RateLimitGate } from '../rate-limit.gate';
+import { heldFor, RateLimitGate } from '../rate-limit.gate';
 import type { TenantRateLimiter } from '../tenant-rate-limiter';
 
 const tenant = { id: 't-1', status: 'active' } as ResolvedTenant;
@@ -44,7 +44,10 @@ function gateWith(options: {
 }
 
 describe('RateLimitGate', () => {
-  afterEach(() => jest.useRealTimers());
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
 
   it('refuses a blocked tenant at once when no delay is set', () => {
     const { call, sent } = gateWith({ delayMs: 0 });
@@ -55,6 +58,8 @@ describe('RateLimitGate', () => {
 
   it('holds the refusal, then sends it with the time left', () => {
     jest.useFakeTimers();
+    // The middle of the hold's spread: exactly the delay.
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
     const { call, sent } = gateWith({ delayMs: 250 });
     call('/api/projects');
     expect(sent).toEqual([]);
@@ -62,12 +67,23 @@ describe('RateLimitGate', () => {
     expect(sent).toEqual([{ ...blocked, resetMs: 9_750 }]);
   });
 
+  it('spreads hold times between half and one and a half times the delay', () => {
+    expect(heldFor(250, () => 0)).toBe(125);
+    expect(heldFor(250, () => 0.5)).toBe(250);
+    expect(heldFor(250, () => 0.999_999)).toBe(375);
+    const holds = Array.from({ length: 1_000 }, () => heldFor(250));
+    expect(Math.min(...holds)).toBeGreaterThanOrEqual(125);
+    expect(Math.max(...holds)).toBeLessThanOrEqual(375);
+    expect(new Set(holds).size).toBeGreaterThan(50);
+  });
+
   it('sends nothing to a client that went away meanwhile', () => {
     jest.useFakeTimers();
     const { call, sent } = gateWith({ delayMs: 250 });
     const { response } = call('/api/projects');
     (response as { destroyed: boolean }).destroyed = true;
-    jest.advanceTimersByTime(250);
+    // Past the longest hold (1.5 × the delay).
+    jest.advanceTimersByTime(400);
     expect(sent).toEqual([]);
   });
 
