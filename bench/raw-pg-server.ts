@@ -5,14 +5,15 @@
  */
 import { createServer } from 'node:http';
 import { Pool } from 'pg';
-import { loadDataPlaneConfig } from '@platform/config';
 import { quoteTenantSchema } from '@platform/tenancy';
 import { failBenchChild, serveAsBenchChild } from './lib/child-ipc';
+import { loadOwnerConfig } from './lib/owner-config';
 
 async function main(): Promise<void> {
   const schema = process.env.BENCH_SCHEMA;
   if (!schema) throw new Error('BENCH_SCHEMA is required');
-  const config = loadDataPlaneConfig(process.env);
+  // Like the baseline: no tenancy, so it reads the schema as the owner (no tenant role).
+  const config = loadOwnerConfig(process.env);
   const pool = new Pool({
     connectionString: config.databaseUrl.reveal(),
     max: config.pool.size,

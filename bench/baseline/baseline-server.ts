@@ -1,21 +1,14 @@
 /** Server (1): the baseline Nest app in its own process, reading the schema in BENCH_SCHEMA. */
-import { loadDataPlaneConfig } from '@platform/config';
 import { listenOn } from '@platform/http';
 import { failBenchChild, serveAsBenchChild } from '../lib/child-ipc';
+import { loadOwnerConfig } from '../lib/owner-config';
 import { createBaselineApp } from './baseline.app';
 
 async function main(): Promise<void> {
   const schema = process.env.BENCH_SCHEMA;
   if (!schema) throw new Error('BENCH_SCHEMA is required');
-  // No tenancy means no tenant roles either: the baseline reads its one schema as the database
-  // owner (DATABASE_URL's own user), not through the data plane's login.
-  const owner = decodeURIComponent(
-    new URL(process.env.DATABASE_URL ?? 'postgres://postgres@x').username,
-  );
-  const config = loadDataPlaneConfig({
-    ...process.env,
-    DATA_PLANE_DATABASE_USER: owner || 'postgres',
-  });
+  // No tenancy means no tenant roles either: the baseline reads its one schema as the owner.
+  const config = loadOwnerConfig(process.env);
   const app = await createBaselineApp(config, schema);
   const port = await listenOn(app, 0, '127.0.0.1');
   serveAsBenchChild(port, () => app.close());
