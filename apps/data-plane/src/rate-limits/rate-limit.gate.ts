@@ -28,7 +28,8 @@ export function heldFor(delayMs: number, random: () => number = Math.random): nu
  *
  * Such a refusal is held about RATE_LIMIT_REFUSAL_DELAY_MS (250 ms; see heldFor) before it is
  * sent: a client that keeps sending on the same connections without honouring Retry-After (a
- * script in a loop, a load tool) is slowed to a few requests per second per connection instead of thousands.
+ * script in a loop, a load tool) is slowed to a few requests per second per connection instead
+ * of thousands.
  * Held refusals cost a timer and an idle socket each, bounded by MAX_HELD_REFUSALS per replica;
  * a flood from ever more connections is not slowed by this, only refused cheaply (that needs
  * limiting in front of the replicas, at the load balancer).
