@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import { TenantResolver } from '../tenant-resolution/tenant-resolver.service';
+import { gatedTenant } from './gated-tenant';
 import { RateLimitResponder } from './rate-limit.responder';
 import { TenantRateLimiter } from './tenant-rate-limiter';
 
@@ -56,17 +57,8 @@ export class RateLimitGate {
   }
 
   readonly handle = (request: Request, response: Response, next: NextFunction): void => {
-    // X-Forwarded-Host may select another tenant (trusted proxies): the middleware judges it.
-    if (
-      !this.enabled ||
-      !request.url.startsWith('/api/') ||
-      request.headers['x-forwarded-host'] !== undefined
-    ) {
-      next();
-      return;
-    }
-    const tenant = this.resolver.cached(request.headers.host)?.tenant;
-    const blocked = tenant?.status === 'active' ? this.limiter.blockedTenant(tenant) : null;
+    const tenant = this.enabled ? gatedTenant(this.resolver, request) : null;
+    const blocked = tenant ? this.limiter.blockedTenant(tenant) : null;
     if (!tenant || !blocked) {
       next();
       return;

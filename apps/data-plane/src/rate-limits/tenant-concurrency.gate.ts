@@ -7,6 +7,7 @@ import { MetricsRegistry } from '@platform/observability';
 import { effectiveLimits, type ResolvedTenant } from '@platform/tenancy';
 import { DataPlaneErrorCode } from '../errors/data-plane.exception';
 import { TenantResolver } from '../tenant-resolution/tenant-resolver.service';
+import { gatedTenant } from './gated-tenant';
 
 /** How many requests may wait per slot of a tenant's concurrency limit before more are refused. */
 const WAITING_PER_SLOT = 8;
@@ -68,16 +69,8 @@ export class TenantConcurrencyGate {
   }
 
   readonly handle = (request: Request, response: Response, next: NextFunction): void => {
-    if (
-      !this.enabled ||
-      !request.url.startsWith('/api/') ||
-      request.headers['x-forwarded-host'] !== undefined
-    ) {
-      next();
-      return;
-    }
-    const tenant = this.resolver.cached(request.headers.host)?.tenant;
-    if (!tenant || tenant.status !== 'active') {
+    const tenant = this.enabled ? gatedTenant(this.resolver, request) : null;
+    if (!tenant) {
       next();
       return;
     }
