@@ -7,7 +7,11 @@
  */
 import { Client } from 'pg';
 import { Secret } from '@platform/config';
-import { ClusterConnections, TenantTransactionRunner } from '@platform/database';
+import {
+  ClusterConnections,
+  TenantTransactionRunner,
+  enterTenantStatement,
+} from '@platform/database';
 import { TenantContext } from '@platform/tenancy';
 import { startPgBouncer, type PgBouncerHandle } from '@platform/testing';
 import { startPlatform, type RunningPlatform } from '../../../test/platform-harness';
@@ -228,7 +232,7 @@ describe('data plane isolation behind PgBouncer (transaction mode)', () => {
   });
 });
 
-describe('PgBouncer with one server connection: SET leaks, SET LOCAL does not', () => {
+describe('PgBouncer with one server connection: SET leaks, transaction-local settings do not', () => {
   let platform: RunningPlatform;
   let single: PgBouncerHandle | undefined;
   let first: Client;
@@ -290,13 +294,19 @@ describe('PgBouncer with one server connection: SET leaks, SET LOCAL does not', 
     expect(await showPath(second)).toBe(defaultPath);
   });
 
-  it('does not show a SET LOCAL made the way the tenant transaction helper makes it', async () => {
-    await first.query(
-      `BEGIN; SET LOCAL search_path TO "${schemaA}"; SET LOCAL statement_timeout = 15000`,
-    );
-    expect(await showPath(first)).toBe(schemaA);
+  it('does not show the settings made the way the tenant transaction helper makes them', async () => {
+    const whoAndWhere = async (client: Client) =>
+      (
+        await client.query<{ role: string; path: string }>(
+          "SELECT current_user AS role, current_setting('search_path') AS path",
+        )
+      ).rows[0];
+    const login = await whoAndWhere(second);
+    await first.query(`BEGIN; ${enterTenantStatement({ schemaName: schemaA }, 15_000)}`);
+    expect(await whoAndWhere(first)).toEqual({ role: schemaA, path: schemaA });
     await first.query('COMMIT');
-    expect(await showPath(second)).toBe(defaultPath);
+    expect(await whoAndWhere(second)).toEqual(login);
+    expect(login.path).toBe(defaultPath);
   });
 
   it('does not show the path of the application’s own tenant transactions, committed or failed', async () => {

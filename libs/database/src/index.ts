@@ -20,8 +20,8 @@ export {
   TENANT_ROLE_COMMENT_PREFIX,
   dropTenantRole,
   ensureTenantRole,
+  enterTenantStatement,
   prepareDataPlaneLogin,
-  setLocalTenantRole,
   tenantRoleName,
 } from './database-roles';
 export {

@@ -1,7 +1,7 @@
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
-import { TenantContext, quoteTenantSchema, type TenantRef } from '@platform/tenancy';
+import { TenantContext, type TenantRef } from '@platform/tenancy';
 import type { ClusterConnections } from './cluster-connections';
-import { setLocalTenantRole } from './database-roles';
+import { enterTenantStatement } from './database-roles';
 import { assertTenantStatement } from './tenant-statement.guard';
 import { TransactionBatchQuery } from './transaction-batch.query';
 
@@ -27,10 +27,11 @@ export interface TenantTransactionOptions {
  *
  * Why transaction-local: a session-level `SET search_path` survives `release()` in node-postgres
  * and leaks into the next borrower, and PgBouncer in transaction mode cannot track it at all.
- * `SET LOCAL` dies with the transaction, whatever way it ends, so no connection ever goes back to
- * the pool carrying a tenant's path. The statement timeout is set the same way (a per-connection
- * setting would not survive PgBouncer's transaction pooling); the schema name is validated and
- * quoted by @platform/tenancy.
+ * A transaction-local setting (`SET LOCAL`, here `set_config(..., true)`, see
+ * enterTenantStatement) dies with the transaction, whatever way it ends, so no connection ever
+ * goes back to the pool carrying a tenant's path or role. The statement timeout is set the same
+ * way (a per-connection setting would not survive PgBouncer's transaction pooling); the schema
+ * name is validated and quoted by @platform/tenancy.
  *
  * Nothing here caches "the current path": a savepoint rollback could undo it behind our back.
  */
@@ -41,7 +42,7 @@ export class TenantTransactionRunner {
   ) {}
 
   /**
-   * One statement in its own tenant transaction: BEGIN, the SET LOCALs, the statement and
+   * One statement in its own tenant transaction: BEGIN, the tenant's settings, the statement and
    * COMMIT leave as one packet and come back as one (a single extended-protocol batch, see
    * TransactionBatchQuery). If the statement fails, PostgreSQL skips the COMMIT and the
    * transaction is rolled back here; if the COMMIT fails, so does this.
@@ -96,13 +97,11 @@ export class TenantTransactionRunner {
     }
   }
 
-  /** BEGIN and the transaction-local settings, as separate statements. */
+  /** BEGIN and the tenant's transaction-local settings, as separate statements. */
   private setupStatements(tenant: TenantRef, options: TenantTransactionOptions): string[] {
     return [
       options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN',
-      setLocalTenantRole(tenant),
-      `SET LOCAL search_path TO ${quoteTenantSchema(tenant.schemaName)}`,
-      `SET LOCAL statement_timeout = ${Math.trunc(this.statementTimeoutMs)}`,
+      enterTenantStatement(tenant, this.statementTimeoutMs),
     ];
   }
 }

@@ -10,12 +10,14 @@ interface QueryProtocolHooks {
   prepare(connection: Connection): void;
   /** Records a CommandComplete as the end of this query's result. */
   handleCommandComplete(message: unknown, connection: Connection): void;
+  /** Parses a DataRow into the result. */
+  handleDataRow(message: unknown): void;
 }
 
 const pgQuery = Query.prototype as unknown as QueryProtocolHooks;
 
 /**
- * One statement between fixed statements (`BEGIN ...; SET LOCAL ...` before, `COMMIT` after), all
+ * One statement between fixed statements (`BEGIN ...` and the tenant's settings before, `COMMIT` after), all
  * in ONE extended-protocol batch closed by a single Sync.
  *
  * Why one Sync: PostgreSQL flushes its answers at every ReadyForQuery, i.e. once per Sync or
@@ -28,7 +30,8 @@ const pgQuery = Query.prototype as unknown as QueryProtocolHooks;
  * the explicit transaction the first one opens. If any fails, PostgreSQL skips everything up to
  * the Sync, the caller sees that error, and the transaction is left open and failed, so the
  * caller must roll back (as it must after any failed transaction). Only the middle statement's
- * rows and command tag make up the result; the fixed statements return no rows.
+ * rows and command tag make up the result; rows of the fixed statements are dropped (they are
+ * sent without Describe, so they come without a RowDescription either).
  *
  * The statement itself is sent exactly as node-postgres sends any extended query (its own
  * `prepare`, including parameter serialisation); only its closing Sync is preceded by the
@@ -71,6 +74,11 @@ export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
   handleCommandComplete(message: unknown, connection: Connection): void {
     const index = this.completions++;
     if (index === this.before.length) pgQuery.handleCommandComplete.call(this, message, connection);
+  }
+
+  /** Rows of the fixed statements (a `SELECT set_config(...)`) are not the statement's. */
+  handleDataRow(message: unknown): void {
+    if (this.completions === this.before.length) pgQuery.handleDataRow.call(this, message);
   }
 }
 

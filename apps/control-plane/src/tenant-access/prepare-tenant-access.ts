@@ -40,7 +40,7 @@ export async function prepareTenantAccess(
       });
       if (!setConfigRevoked) {
         logger.warn(
-          `Cluster "${cluster.name}": not a superuser, so set_config() stays callable by tenant roles; revoke EXECUTE on pg_catalog.set_config(text, text, boolean) from PUBLIC by hand`,
+          `Cluster "${cluster.name}": not a superuser, so set_config() stays callable by tenant roles; revoke EXECUTE on pg_catalog.set_config(text, text, boolean) from PUBLIC and grant it to ${login.user} by hand`,
         );
       }
       const missing = await tenantsWithoutRole(registry, client, cluster.name);
