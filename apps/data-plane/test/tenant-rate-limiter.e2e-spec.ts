@@ -9,7 +9,7 @@ import { loadDataPlaneConfig } from '@platform/config';
 import { MetricsRegistry } from '@platform/observability';
 import type { LimitOverrides, ResolvedTenant } from '@platform/tenancy';
 import { RateLimitMetrics } from '../src/rate-limits/rate-limit.metrics';
-import { TenantRateLimiter } from '../src/rate-limits/tenant-rate-limiter';
+import { TenantRateLimiter, type RateLimitDecision } from '../src/rate-limits/tenant-rate-limiter';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const WINDOW_MS = 60_000;
@@ -136,6 +136,67 @@ describe('TenantRateLimiter on Redis', () => {
     expect(limiter.blockedUser(tenant, 'u1')).toMatchObject({ kind: 'user', refused: true });
     expect(limiter.blockedUser(tenant, 'u2')).toBeNull();
     expect(await redis.exists(`${prefix}:rl:user:${tenant.id}:u1`)).toBe(1);
+  });
+
+  /** Away from a window's end, so a test's counts all land in one window (no fading). */
+  async function awayFromWindowEnd(): Promise<void> {
+    const now = await redisNow(redis);
+    if (now.elapsed > WINDOW_MS - 5_000) {
+      await new Promise((resolve) => setTimeout(resolve, WINDOW_MS - now.elapsed + 50));
+    }
+  }
+
+  const admittedOf = async (replica: TenantRateLimiter, tenant: ResolvedTenant): Promise<boolean> =>
+    !(await replica.decide(tenant, null)).states[0].refused;
+
+  it('admits from memory well under the limit, and counts those requests in Redis at the flush', async () => {
+    await awayFromWindowEnd();
+    const tenant = tenantWith({ requestsPerMinute: 200 });
+    const key = `${prefix}:rl:tenant:${tenant.id}`;
+    // The first request asks Redis: this replica knows nothing of the key yet.
+    const first = limiter.decide(tenant, null);
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).states[0]).toMatchObject({ refused: false, remaining: 199 });
+    expect(await redis.hget(key, 'c')).toBe('1');
+    // Then up to 5 % of the limit (10) are decided from memory, without a promise.
+    const decisions = Array.from({ length: 9 }, () => limiter.decide(tenant, null));
+    expect(decisions.some((decision) => decision instanceof Promise)).toBe(false);
+    const remaining = decisions.map(
+      (decision) => (decision as RateLimitDecision).states[0].remaining,
+    );
+    expect(remaining).toEqual([198, 197, 196, 195, 194, 193, 192, 191, 190]);
+    await limiter.flush();
+    expect(await redis.hget(key, 'c')).toBe('10');
+  });
+
+  it('is exact at the limit on one replica: near it every request asks Redis', async () => {
+    await awayFromWindowEnd();
+    const tenant = tenantWith({ requestsPerMinute: 100 });
+    let admitted = 0;
+    for (let i = 0; i < 130; i++) if (await admittedOf(limiter, tenant)) admitted += 1;
+    expect(admitted).toBe(100);
+    await limiter.flush();
+    expect(await redis.hget(`${prefix}:rl:tenant:${tenant.id}`, 'c')).toBe('100');
+  });
+
+  it('goes over the limit across replicas by at most what another holds unflushed (5 %)', async () => {
+    await awayFromWindowEnd();
+    const { limiter: other } = limiterOn(REDIS_URL, prefix);
+    await other.onModuleInit();
+    try {
+      const tenant = tenantWith({ requestsPerMinute: 100 });
+      let admitted = 0;
+      for (let i = 0; i < 160; i++) {
+        if (await admittedOf(i % 2 === 0 ? limiter : other, tenant)) admitted += 1;
+      }
+      expect(admitted).toBeGreaterThanOrEqual(100);
+      expect(admitted).toBeLessThanOrEqual(105);
+      // Every admitted request is counted once, none of the refused ones.
+      await Promise.all([limiter.flush(), other.flush()]);
+      expect(Number(await redis.hget(`${prefix}:rl:tenant:${tenant.id}`, 'c'))).toBe(admitted);
+    } finally {
+      await other.onApplicationShutdown();
+    }
   });
 
   it('refuses everything at a limit of 0 without asking Redis', async () => {

@@ -29,7 +29,13 @@ export class RateLimitInterceptor implements NestInterceptor {
     if (!tenant) return next.handle();
     request[DECIDE_AFTER_AUTH] = undefined;
     const response = context.switchToHttp().getResponse<Response>();
-    return from(this.limiter.decide(tenant, request.user?.id ?? null)).pipe(
+    const decided = this.limiter.decide(tenant, request.user?.id ?? null);
+    // Decided from memory (nearly every request): no promise and no extra operator in between.
+    if (!(decided instanceof Promise)) {
+      const refusal = this.responder.apply(response, tenant, decided);
+      return refusal ? throwError(() => refusal) : next.handle();
+    }
+    return from(decided).pipe(
       switchMap((decision) => {
         const refusal = this.responder.apply(response, tenant, decision);
         return refusal ? throwError(() => refusal) : next.handle();

@@ -47,13 +47,19 @@ export class RateLimitMiddleware implements NestMiddleware {
       response.once('finish', () => {
         if (request[DECIDE_AFTER_AUTH]) {
           request[DECIDE_AFTER_AUTH] = undefined;
-          this.limiter.decide(tenant, null).catch(() => undefined);
+          const decided = this.limiter.decide(tenant, null);
+          if (decided instanceof Promise) decided.catch(() => undefined);
         }
       });
       next();
       return;
     }
-    this.limiter.decide(tenant, null).then((decision) => {
+    const decided = this.limiter.decide(tenant, null);
+    if (!(decided instanceof Promise)) {
+      next(this.responder.apply(response, tenant, decided) ?? undefined);
+      return;
+    }
+    decided.then((decision) => {
       const refusal = this.responder.apply(response, tenant, decision);
       next(refusal ?? undefined);
     }, next);
