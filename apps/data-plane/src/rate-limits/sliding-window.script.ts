@@ -1,3 +1,29 @@
+/** The arithmetic both scripts share, as Lua functions. */
+const WINDOW_FUNCTIONS = `
+local function clock(windowMs)
+  local now = redis.call('TIME')
+  local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local window = math.floor(nowMs / windowMs)
+  return window, nowMs - window * windowMs
+end
+-- A key's counts as of this window: the previous window's and this one's.
+local function load(key, window)
+  local state = redis.call('HMGET', key, 'w', 'c', 'p')
+  local stored = tonumber(state[1])
+  local current = tonumber(state[2]) or 0
+  local previous = tonumber(state[3]) or 0
+  if stored ~= window then
+    if stored == window - 1 then previous = current else previous = 0 end
+    current = 0
+  end
+  return previous, current
+end
+local function store(key, window, previous, current, windowMs, elapsed)
+  redis.call('HSET', key, 'w', window, 'c', current, 'p', previous)
+  redis.call('PEXPIRE', key, 2 * windowMs - elapsed)
+end
+`;
+
 /**
  * The sliding-window counter every rate-limit key runs on in Redis, plugged into
  * rate-limiter-flexible as its `customIncrTtlLuaScript` (its own script is a fixed window,
@@ -17,27 +43,16 @@
  * up to whole seconds).
  * Time is Redis's own (TIME), so replicas with skewed clocks agree on the windows.
  */
-export const SLIDING_WINDOW_SCRIPT = `
-local now = redis.call('TIME')
-local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+export const SLIDING_WINDOW_SCRIPT = `${WINDOW_FUNCTIONS}
 local cost = tonumber(ARGV[1])
 local windowMs = tonumber(ARGV[2]) * 1000
 local limit = tonumber(ARGV[3])
-local window = math.floor(nowMs / windowMs)
-local elapsed = nowMs - window * windowMs
-local state = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
-local stored = tonumber(state[1])
-local current = tonumber(state[2]) or 0
-local previous = tonumber(state[3]) or 0
-if stored ~= window then
-  if stored == window - 1 then previous = current else previous = 0 end
-  current = 0
-end
+local window, elapsed = clock(windowMs)
+local previous, current = load(KEYS[1], window)
 local weight = (windowMs - elapsed) / windowMs
 if previous * weight + current + cost <= limit then
   current = current + cost
-  redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous)
-  redis.call('PEXPIRE', KEYS[1], 2 * windowMs - elapsed)
+  store(KEYS[1], window, previous, current, windowMs, elapsed)
   return {math.ceil(previous * weight + current), windowMs - elapsed}
 end
 local wait
@@ -50,4 +65,25 @@ end
 -- that ignores Retry-After reaches Redis about once a second, not at every fraction of a slot.
 wait = math.max(1, math.ceil(wait / 1000)) * 1000
 return {limit + cost, wait}
+`;
+
+/**
+ * Counts requests a replica already admitted from memory (LocalAllowance), for many keys in one
+ * call: no limit is checked, they were served. KEYS = the keys, ARGV[1] = window seconds,
+ * ARGV[1 + i] = the count to add to KEYS[i]. Returns, per key in order, the same pair as above:
+ * the estimate after adding (rounded up) and the ms until the current window ends.
+ */
+export const COUNT_ADMITTED_SCRIPT = `${WINDOW_FUNCTIONS}
+local windowMs = tonumber(ARGV[1]) * 1000
+local window, elapsed = clock(windowMs)
+local weight = (windowMs - elapsed) / windowMs
+local answers = {}
+for i, key in ipairs(KEYS) do
+  local previous, current = load(key, window)
+  current = current + tonumber(ARGV[i + 1])
+  store(key, window, previous, current, windowMs, elapsed)
+  answers[2 * i - 1] = math.ceil(previous * weight + current)
+  answers[2 * i] = windowMs - elapsed
+end
+return answers
 `;

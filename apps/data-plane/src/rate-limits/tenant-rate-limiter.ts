@@ -17,7 +17,7 @@ import { effectiveLimits, type ResolvedTenant } from '@platform/tenancy';
 import { LocalAllowance } from './local-allowance';
 import { RATE_LIMIT_WINDOW_SECONDS, type LimitKind, type LimitState } from './rate-limit-decision';
 import { RateLimitMetrics } from './rate-limit.metrics';
-import { SLIDING_WINDOW_SCRIPT } from './sliding-window.script';
+import { COUNT_ADMITTED_SCRIPT, SLIDING_WINDOW_SCRIPT } from './sliding-window.script';
 
 /**
  * A Redis that is down or stuck must not hold requests: commands fail at once while it is not
@@ -30,10 +30,10 @@ const STORE_ERROR_LOG_INTERVAL_MS = 10_000;
 const CONNECT_WAIT_MS = 2_000;
 /** How often requests admitted from memory (LocalAllowance) are counted in Redis. */
 export const RATE_LIMIT_FLUSH_MS = 100;
+/** Keys counted per script call of a flush (a call's arguments stay a few hundred KB at most). */
+const FLUSH_KEYS_PER_CALL = 1_000;
 /** Views of keys nobody asked about lately are forgotten every this many flushes (~5 s). */
 const PRUNE_EVERY_FLUSHES = 50;
-/** The limit passed to the window script to count requests already admitted: always fits. */
-const ALWAYS_FITS = 2 ** 31 - 1;
 
 /** A request's answer: every limit that applied, and whether the replica's memory decided. */
 export interface RateLimitDecision {
@@ -57,15 +57,12 @@ interface TenantRequestLimits {
   readonly user: number;
 }
 
-/** The window script as a command of our own, to count requests admitted from memory. */
+/** COUNT_ADMITTED_SCRIPT as a command: the number of keys, the keys, window seconds, counts. */
 interface CountingClient {
-  platformRateCount(
-    key: string,
-    cost: number,
-    windowSeconds: number,
-    limit: number,
-    windowSecondsAgain: number,
-  ): Promise<[number, number]>;
+  platformRateCountAdmitted(
+    keyCount: number,
+    ...keysWindowAndCounts: Array<string | number>
+  ): Promise<number[]>;
 }
 
 /**
@@ -118,7 +115,7 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
       lazyConnect: !config.rateLimits.enabled,
     });
     this.client.on('error', (error: Error) => this.storeError(error));
-    this.client.defineCommand('platformRateCount', { numberOfKeys: 1, lua: SLIDING_WINDOW_SCRIPT });
+    this.client.defineCommand('platformRateCountAdmitted', { lua: COUNT_ADMITTED_SCRIPT });
   }
 
   /** Waits a little for Redis; starts anyway without it (requests are then limited in memory). */
@@ -180,7 +177,10 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
     this.flushes += 1;
     if (this.flushes % PRUNE_EVERY_FLUSHES === 0) this.allowance.prune();
     const batch = this.allowance.takeAllPending();
-    await Promise.all(batch.map(([redisKey, pending]) => this.count(redisKey, pending)));
+    // One script call for every key: a flush costs Redis one command however many keys it has.
+    for (let start = 0; start < batch.length; start += FLUSH_KEYS_PER_CALL) {
+      await this.count(batch.slice(start, start + FLUSH_KEYS_PER_CALL));
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -240,7 +240,7 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
     const { redis, memory } = this.limitersFor(kind, limit);
     // Requests admitted from memory are counted first, in the same pipelined write.
     const pending = this.allowance.takePending(redisKey);
-    if (pending > 0) void this.count(redisKey, pending);
+    if (pending > 0) void this.count([[redisKey, pending]]);
     try {
       const admitted = await redis.consume(key);
       this.allowance.synced(redisKey, admitted.consumedPoints, admitted.msBeforeNext);
@@ -253,19 +253,19 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** Counts requests already admitted (always fits) and refreshes this replica's view. */
-  private async count(redisKey: string, cost: number): Promise<void> {
+  /** Counts requests already admitted (no limit checked) and refreshes this replica's views. */
+  private async count(batch: ReadonlyArray<readonly [redisKey: string, admitted: number]>) {
+    if (batch.length === 0) return;
     try {
-      const [counted, windowLeftMs] = await (
-        this.client as unknown as CountingClient
-      ).platformRateCount(
-        redisKey,
-        cost,
+      const answers = await (this.client as unknown as CountingClient).platformRateCountAdmitted(
+        batch.length,
+        ...batch.map(([redisKey]) => redisKey),
         RATE_LIMIT_WINDOW_SECONDS,
-        ALWAYS_FITS,
-        RATE_LIMIT_WINDOW_SECONDS,
+        ...batch.map(([, admitted]) => admitted),
       );
-      this.allowance.synced(redisKey, Number(counted), Number(windowLeftMs));
+      batch.forEach(([redisKey], index) =>
+        this.allowance.synced(redisKey, Number(answers[2 * index]), Number(answers[2 * index + 1])),
+      );
     } catch (error) {
       // Those requests were served; with Redis away they go uncounted (failing open, as below).
       this.storeError(error);
