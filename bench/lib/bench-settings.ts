@@ -22,6 +22,8 @@ export interface BenchSettings {
   /** Tenants the throughput load of the data plane spreads over. */
   readonly loadTenants: number;
   readonly warmupSeconds: number;
+  /** Warm-up goes on (in warm-up-length steps) until the server has answered this many. */
+  readonly warmupRequests: number;
   readonly durationSeconds: number;
   readonly connections: number;
   readonly rounds: number;
@@ -59,6 +61,7 @@ export function loadBenchSettings(): BenchSettings {
     tenants,
     loadTenants: Math.min(intFrom('BENCH_LOAD_TENANTS', 1_000, 1, 99_999), tenants),
     warmupSeconds: intFrom('BENCH_WARMUP_S', 10, 0, 600),
+    warmupRequests: intFrom('BENCH_WARMUP_REQUESTS', 20_000, 0, 10_000_000),
     durationSeconds: intFrom('BENCH_DURATION_S', 5, 1, 3_600),
     connections: intFrom('BENCH_CONNECTIONS', 32, 1, 1_000),
     rounds: intFrom('BENCH_ROUNDS', 8, 1, 50),

@@ -72,8 +72,13 @@ export const sharedEnvSchema = z.object({
    * connections), a tenant always in the same one, so each backend caches fewer schemas.
    */
   DATABASE_POOL_LANES: z.coerce.number().int().min(1).max(64).default(5),
-  /** Recycle pooled connections: PostgreSQL backends cache every relation they touch, unbounded. */
-  DATABASE_CONNECTION_MAX_USES: z.coerce.number().int().min(1).default(5000),
+  /**
+   * Recycle pooled connections: PostgreSQL backends cache every relation they touch, unbounded.
+   * The lanes bound how many schemas a backend meets (5,000 random requests over a lane of 2,000
+   * tenants already meet 92 % of them), so recycling by uses saves little memory and costs the
+   * new backend 0.5-2 ms of catalog loading per tenant: rarely, and by lifetime as well.
+   */
+  DATABASE_CONNECTION_MAX_USES: z.coerce.number().int().min(1).default(100_000),
   DATABASE_CONNECTION_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(1).default(900),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
   /** A schema migration waits at most this long for a lock (another runner, app traffic). */
