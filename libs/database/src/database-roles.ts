@@ -72,23 +72,35 @@ export async function ensureTenantRole(
   dataPlaneUser: string,
 ): Promise<void> {
   const role = quoteTenantSchema(tenantRoleName(tenant));
-  const { rows } = await client.query<{ database: string; exists: boolean; superuser: boolean }>(
+  const { rows } = await client.query<{
+    database: string;
+    exists: boolean;
+    schemaExists: boolean;
+    superuser: boolean;
+  }>(
     `SELECT current_database() AS database,
             EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists,
+            EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS "schemaExists",
             (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
     [tenantRoleName(tenant)],
   );
-  const { database, exists, superuser } = rows[0];
+  const { database, exists, schemaExists, superuser } = rows[0];
   if (!exists) await createRoleTolerantly(client, `CREATE ROLE ${role} NOLOGIN NOINHERIT`);
+  // The rest as one multi-statement query: one round trip, one transaction, one commit.
   await client.query(
-    `COMMENT ON ROLE ${role} IS ${quoteLiteral(`${TENANT_ROLE_COMMENT_PREFIX}${database}; tenant=${tenant.id}`)}`,
+    [
+      `COMMENT ON ROLE ${role} IS ${quoteLiteral(`${TENANT_ROLE_COMMENT_PREFIX}${database}; tenant=${tenant.id}`)}`,
+      `GRANT ${role} TO ${quoteIdentifier(dataPlaneUser)}`,
+      // A CREATEROLE owner that is not a superuser needs membership to migrate the schema as its
+      // owner (PostgreSQL 15 does not grant it to a role's creator).
+      ...(superuser ? [] : [`GRANT ${role} TO CURRENT_USER`]),
+      `CREATE SCHEMA IF NOT EXISTS ${role} AUTHORIZATION ${role}`,
+    ].join('; '),
   );
-  await client.query(`GRANT ${role} TO ${quoteIdentifier(dataPlaneUser)}`);
-  // A CREATEROLE owner that is not a superuser needs membership to migrate the schema as its
-  // owner (PostgreSQL 15 does not grant it to a role's creator).
-  if (!superuser) await client.query(`GRANT ${role} TO CURRENT_USER`);
-  await client.query(`CREATE SCHEMA IF NOT EXISTS ${role} AUTHORIZATION ${role}`);
-  await handOverSchema(client, tenant);
+  // A schema made just now is the role's, empty. Only one that was there before is handed over:
+  // that scans pg_class and pg_type by namespace, which no index serves (~20 ms of a new
+  // tenant's schema step at 10,000 tenants, bench:onboarding).
+  if (schemaExists) await handOverSchema(client, tenant);
 }
 
 /**

@@ -159,6 +159,45 @@ describe('TenantSchemaMigrator (real PostgreSQL)', () => {
     expect(await history(ref.schemaName)).toEqual([1, 2]);
   });
 
+  const owners = async (schema: string) =>
+    (
+      await admin.query<{ object: string; owner: string }>(
+        `SELECT 'schema' AS object, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1
+         UNION ALL
+         SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relkind IN ('r', 'S')
+         ORDER BY 1`,
+        [schema],
+      )
+    ).rows;
+
+  it('creates a new schema owned by the tenant role, and hands over one that was already there', async () => {
+    const fresh = tenant();
+    await migrator.createSchema(fresh);
+    expect(await owners(fresh.schemaName)).toEqual([{ object: 'schema', owner: fresh.schemaName }]);
+
+    // Made before tenant roles existed (or by hand): the platform's login owns schema and table.
+    const older = tenant();
+    await admin.query(`CREATE SCHEMA "${older.schemaName}"`);
+    await admin.query(`CREATE TABLE "${older.schemaName}".legacy (id serial PRIMARY KEY)`);
+    const { rows } = await admin.query<{ login: string }>('SELECT current_user AS login');
+    expect(await owners(older.schemaName)).toContainEqual({
+      object: 'legacy',
+      owner: rows[0].login,
+    });
+
+    await migrator.createSchema(older);
+    expect(await owners(older.schemaName)).toEqual([
+      { object: 'legacy', owner: older.schemaName },
+      { object: 'legacy_id_seq', owner: older.schemaName },
+      { object: 'schema', owner: older.schemaName },
+    ]);
+    // Idempotent: a second call leaves everything as it is.
+    await migrator.createSchema(older);
+    expect(await owners(older.schemaName)).toHaveLength(3);
+  });
+
   it('refuses a target version that does not exist', async () => {
     await expect(migrator.migrate(tenant(), 9)).rejects.toThrow(/does not exist/);
   });
