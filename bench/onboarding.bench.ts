@@ -446,7 +446,7 @@ function coldBreakdown(parts: Record<string, number>): [string, number][] {
     ['  seed statements (countries, currencies)', get('seeds')],
     ['  tenant transaction: begin, search_path, commit', get('step:seed-lookups') - get('seeds')],
     [
-      'step records: load, isDone/started/succeeded x3, pooled',
+      'step records: load, done steps, started/succeeded x3, pooled',
       get('total') - steps.reduce((sum, key) => sum + get(key), 0),
     ],
     ['total', get('total')],

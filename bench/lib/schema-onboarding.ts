@@ -4,7 +4,7 @@
  *
  * - **cold**: `TenantProvisioner.warm(id)` for a `warming` row, in a Nest application context
  *   of `WorkerModule`: the three schema steps (create-schema, apply-template, seed-lookups)
- *   exactly as a worker runs them, with the registry records around each step (isDone, started,
+ *   exactly as a worker runs them, with the registry records around each step (the done steps read once, started and
  *   succeeded). A cold POST /v1/tenants runs the same three steps the same way, first in its
  *   job; this is also how the worker fills the warm pool.
  * - **warm**: `TenantRegistry.create()` in a Nest application context of the control plane's

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { ProvisioningStepEntity } from './provisioning-step.entity';
 
 const MAX_ERROR_LENGTH = 2000;
 
@@ -10,11 +9,17 @@ const MAX_ERROR_LENGTH = 2000;
 export class ProvisioningStepRepository {
   constructor(@InjectDataSource() private readonly registry: DataSource) {}
 
-  async isDone(tenantId: string, step: string): Promise<boolean> {
-    const row = await this.registry
-      .getRepository(ProvisioningStepEntity)
-      .findOneBy({ tenantId, step });
-    return row?.status === 'succeeded' || row?.status === 'skipped';
+  /**
+   * The steps recorded as done (succeeded or skipped), in one read. Done is final: no record
+   * goes back from done, so a runner holding the tenant's lock can read this once per run.
+   */
+  async doneSteps(tenantId: string): Promise<ReadonlySet<string>> {
+    const rows = await this.registry.query<{ step: string }[]>(
+      `SELECT step FROM platform.provisioning_steps
+        WHERE tenant_id = $1 AND status IN ('succeeded', 'skipped')`,
+      [tenantId],
+    );
+    return new Set(rows.map((row) => row.step));
   }
 
   async started(tenantId: string, step: string): Promise<void> {

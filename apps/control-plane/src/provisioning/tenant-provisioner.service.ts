@@ -124,8 +124,10 @@ export class TenantProvisioner {
     guard?: TenantJobPolicy,
   ): Promise<void> {
     const tenantId = tenant.id;
+    // Read once: this runner holds the tenant's lock (see exclusively), so no one else records.
+    const done = await this.records.doneSteps(tenantId);
     for (const step of steps) {
-      if (await this.records.isDone(tenantId, step.name)) continue;
+      if (done.has(step.name)) continue;
       const stop = guard ? await this.jobs.stopReason(guard, tenantId) : null;
       if (stop !== null) {
         await this.records.abandon(tenantId, `not run: ${stop}`);
