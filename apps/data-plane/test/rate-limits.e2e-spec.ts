@@ -90,6 +90,12 @@ describe('rate limits', () => {
     // The user's own 300 is the tighter one: 299 left of it (the tenant has 597 left).
     expect(headersOf(signedIn)).toEqual({ limit: '300', remaining: '299', policy: '300;w=60' });
 
+    // A token that does not verify names no user: it counts against the tenant alone (the
+    // fourth request: 596 left), and the guard refuses it.
+    const forged = await getOn(tenant, '/api/projects', `${token.slice(0, -4)}AAAA`);
+    expect(forged.status).toBe(401);
+    expect(headersOf(forged)).toEqual({ limit: '600', remaining: '596', policy: '600;w=60' });
+
     // Keys carry the Redis prefix and the tenant id (and the user's id under it).
     const keys = (await redis.keys(`${platform.redisPrefix}:rl:*`)).sort();
     expect(keys).toEqual(

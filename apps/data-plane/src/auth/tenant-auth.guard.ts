@@ -1,6 +1,7 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
 import { AccessTokenService } from './access-token.service';
+import { bearerToken } from './bearer-token';
 import type { AuthenticatedRequest, TenantUser } from './tenant-user';
 
 @Injectable()
@@ -9,9 +10,8 @@ export class TenantAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = request.headers.authorization ?? '';
-    const match = /^Bearer ([A-Za-z0-9._-]{10,4096})$/.exec(header);
-    const user = match ? this.tokens.verify(match[1]) : null;
+    const token = bearerToken(request.headers.authorization);
+    const user = token ? this.tokens.verify(token) : null;
     // Synchronous once the tenant's keys are cached; a promise only on the first request.
     return user instanceof Promise ? user.then((u) => admit(request, u)) : admit(request, user);
   }

@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { AuthModule } from '../auth/auth.module';
 import { TenantResolutionModule } from '../tenant-resolution/tenant-resolution.module';
 import { RateLimitGate } from './rate-limit.gate';
-import { RateLimitInterceptor } from './rate-limit.interceptor';
 import { RateLimitMetrics } from './rate-limit.metrics';
 import { RateLimitMiddleware } from './rate-limit.middleware';
 import { RateLimitResponder } from './rate-limit.responder';
@@ -12,11 +11,10 @@ import { TenantRateLimiter } from './tenant-rate-limiter';
 /**
  * Requests per minute per tenant and per user (plan defaults, per-tenant overrides).
  * The app applies RateLimitMiddleware to /api after tenant resolution and mounts RateLimitGate
- * and TenantConcurrencyGate ahead of Nest's middleware (data-plane.app.ts); the interceptor is
- * global.
+ * and TenantConcurrencyGate ahead of Nest's middleware (data-plane.app.ts).
  */
 @Module({
-  imports: [TenantResolutionModule],
+  imports: [TenantResolutionModule, AuthModule],
   providers: [
     RateLimitGate,
     TenantConcurrencyGate,
@@ -24,7 +22,6 @@ import { TenantRateLimiter } from './tenant-rate-limiter';
     RateLimitMetrics,
     RateLimitResponder,
     RateLimitMiddleware,
-    { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
   // The app module builds the middleware, so its dependencies must be visible there too.
   exports: [

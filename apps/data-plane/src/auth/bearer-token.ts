@@ -1,0 +1,7 @@
+const BEARER_TOKEN = /^Bearer ([A-Za-z0-9._-]{10,4096})$/;
+
+/** The token of an `Authorization: Bearer …` header, or null when there is none or it is malformed. */
+export function bearerToken(header: string | undefined): string | null {
+  const match = BEARER_TOKEN.exec(header ?? '');
+  return match ? match[1] : null;
+}
