@@ -1,8 +1,8 @@
 /**
  * Drives fleet migration runs the way an SRE does: a Nest application context of the CLI
- * module (`CliModule.forRoot(config)`, which includes the claimer processor, so this process
- * executes the runs it starts), `MigrationRunsService.create()`, then `view()` until the run is
- * no longer `running`. Everything else about a run is read back from the registry afterwards.
+ * module as `tenants:migrate` builds it (`runsFleetJobs: true`: with the claimer processor, so
+ * this process executes the runs it starts), `MigrationRunsService.create()`, then `view()`
+ * until the run is no longer `running`. Everything else about a run is read back from the registry afterwards.
  */
 import type { INestApplicationContext } from '@nestjs/common';
 import { getQueueToken } from '@nestjs/bull';
@@ -128,9 +128,12 @@ export class FleetRunDriver {
   ): Promise<FleetRunDriver> {
     const config = loadControlPlaneConfig(env);
     await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS);
-    const app = await NestFactory.createApplicationContext(CliModule.forRoot(config), {
-      logger: ['error', 'warn'],
-    });
+    const app = await NestFactory.createApplicationContext(
+      CliModule.forRoot(config, { runsFleetJobs: true }),
+      {
+        logger: ['error', 'warn'],
+      },
+    );
     await app.init();
     return new FleetRunDriver(app, pool, heavyTenantIds, runTimeoutSeconds);
   }

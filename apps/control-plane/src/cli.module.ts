@@ -24,7 +24,13 @@ import { RegistryModule } from './registry.module';
 /** The SRE CLI: the same services as the API, driven from a terminal. */
 @Module({})
 export class CliModule {
-  static forRoot(config: ControlPlaneConfig): DynamicModule {
+  /**
+   * `runsFleetJobs`: only `tenants:migrate` works on fleet jobs. Every other command leaves the
+   * fleet worker out: a Bull processor started and closed within milliseconds (a short command)
+   * sometimes lost its blocking client's pending command to the close ("Connection is closed."
+   * as an unhandled rejection, exit code 1 after the command had succeeded).
+   */
+  static forRoot(config: ControlPlaneConfig, options: { runsFleetJobs: boolean }): DynamicModule {
     return {
       module: CliModule,
       imports: [
@@ -37,7 +43,7 @@ export class CliModule {
         RegistryModule,
         FleetModule,
         // The CLI works on the runs it starts, so it needs no separate worker to make progress.
-        FleetWorkerModule,
+        ...(options.runsFleetJobs ? [FleetWorkerModule] : []),
         OperatorsModule,
         ObservabilityModule.forRoot({
           service: 'cli',

@@ -3,6 +3,7 @@ import { loadControlPlaneConfig } from '@platform/config';
 import { migratePlatformSchema } from '@platform/database';
 import { PLATFORM_MIGRATIONS } from '@platform/migrations';
 import { AuditOrigins } from './audit/audit-origin';
+import { TENANTS_MIGRATE_COMMAND } from './cli/tenants-migrate.command';
 import { CliModule } from './cli.module';
 import { prepareTenantAccess } from './tenant-access/prepare-tenant-access';
 
@@ -14,15 +15,20 @@ async function main(): Promise<void> {
   );
   // Every change a command makes is audited as the CLI's, with the account and host it ran on.
   await AuditOrigins.run(AuditOrigins.cli(), () =>
-    CommandFactory.run(CliModule.forRoot(config), {
-      logger: ['error', 'warn'],
-      errorHandler: (error: Error & { code?: string; exitCode?: number }) => {
-        // commander reports --help and --version as "errors" with exit code 0.
-        if (error.exitCode === 0) process.exit(0);
-        console.error(error.message);
-        process.exit(error.exitCode ?? 1);
+    CommandFactory.run(
+      CliModule.forRoot(config, {
+        runsFleetJobs: process.argv.slice(2).includes(TENANTS_MIGRATE_COMMAND),
+      }),
+      {
+        logger: ['error', 'warn'],
+        errorHandler: (error: Error & { code?: string; exitCode?: number }) => {
+          // commander reports --help and --version as "errors" with exit code 0.
+          if (error.exitCode === 0) process.exit(0);
+          console.error(error.message);
+          process.exit(error.exitCode ?? 1);
+        },
       },
-    }),
+    ),
   );
 }
 

@@ -31,8 +31,11 @@ function positiveInteger(flag: string, value: string, min = 0): number {
  * progress bar. This process works on the run itself and any running worker helps. Exit code 0
  * only when the run completed with every tenant at the target; Ctrl-C pauses the run.
  */
+/** The one command that works on fleet jobs itself (CliModule adds the fleet worker for it). */
+export const TENANTS_MIGRATE_COMMAND = 'tenants:migrate';
+
 @Command({
-  name: 'tenants:migrate',
+  name: TENANTS_MIGRATE_COMMAND,
   description: 'Migrate every tenant schema to a template version (a recorded, resumable run)',
 })
 export class TenantsMigrateCommand extends CommandRunner {
