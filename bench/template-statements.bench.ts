@@ -1,6 +1,6 @@
 /**
  * `npm run bench:template`: where the SQL floor of a cold schema goes, statement by statement.
- * `BENCH_TEMPLATE_SCHEMAS` schemas are created the way `lib/schema-floor.ts` does (CREATE
+ * `BENCH_TEMPLATE_SCHEMAS` schemas are created with `lib/schema-floor.ts`'s statements (CREATE
  * SCHEMA, every migration's `up`, every seed, ONE transaction), each statement timed on the
  * client; it prints the mean per statement and the share of the whole. The first 3 schemas warm
  * the backend and are not counted. They are made in a throwaway database (dropped at the end),
@@ -12,8 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { QueryRunner } from 'typeorm';
-import { TENANT_TEMPLATE_MIGRATIONS, TENANT_TEMPLATE_SEEDS } from '@platform/tenant-template';
+import { runTemplateOnce } from './lib/schema-floor';
 
 const WARM_UP = 3;
 
@@ -48,14 +47,7 @@ async function timeTemplate(
       if (counted) samples.set(key, [...(samples.get(key) ?? []), performance.now() - started]);
       return result.rows;
     };
-    // The template's migrations only call runner.query(); nothing else of a QueryRunner.
-    const runner = { query } as unknown as QueryRunner;
-    await query('BEGIN');
-    await query(`CREATE SCHEMA ${prefix}${i}`);
-    await query(`SELECT set_config('search_path', $1, true)`, [`${prefix}${i}`]);
-    for (const migration of TENANT_TEMPLATE_MIGRATIONS) await migration.up(runner);
-    for (const seed of TENANT_TEMPLATE_SEEDS) await seed.run(query);
-    await query('COMMIT');
+    await runTemplateOnce(query, `${prefix}${i}`);
   }
   return samples;
 }

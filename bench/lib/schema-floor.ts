@@ -21,23 +21,35 @@ export async function sqlFloorOnce(pool: Pool, schemaName: string): Promise<numb
   try {
     const query = async (sql: string, params?: unknown[]): Promise<unknown[]> =>
       (await client.query<Record<string, unknown>>(sql, params)).rows;
-    // The template's migrations only call runner.query(); nothing else of a QueryRunner.
-    const runner = { query } as unknown as QueryRunner;
     const started = performance.now();
-    await client.query('BEGIN');
-    try {
-      await client.query(`CREATE SCHEMA "${schemaName}"`);
-      await client.query(`SELECT set_config('search_path', $1, true)`, [`"${schemaName}"`]);
-      for (const migration of TENANT_TEMPLATE_MIGRATIONS) await migration.up(runner);
-      for (const seed of TENANT_TEMPLATE_SEEDS) await seed.run(query);
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK');
-      throw error;
-    }
+    await runTemplateOnce(query, schemaName);
     return performance.now() - started;
   } finally {
     client.release();
+  }
+}
+
+/** A statement runner: the floor's plain one, or one that times each statement. */
+export type TemplateQuery = (sql: string, params?: unknown[]) => Promise<unknown[]>;
+
+/**
+ * The floor's statements through `query`, on one connection: BEGIN, CREATE SCHEMA, the search
+ * path, every migration's `up`, every seed, COMMIT (ROLLBACK on failure). `schemaName` must be
+ * a plain lower-case identifier; the caller checks it.
+ */
+export async function runTemplateOnce(query: TemplateQuery, schemaName: string): Promise<void> {
+  // The template's migrations only call runner.query(); nothing else of a QueryRunner.
+  const runner = { query } as unknown as QueryRunner;
+  await query('BEGIN');
+  try {
+    await query(`CREATE SCHEMA "${schemaName}"`);
+    await query(`SELECT set_config('search_path', $1, true)`, [`"${schemaName}"`]);
+    for (const migration of TENANT_TEMPLATE_MIGRATIONS) await migration.up(runner);
+    for (const seed of TENANT_TEMPLATE_SEEDS) await seed.run(query);
+    await query('COMMIT');
+  } catch (error) {
+    await query('ROLLBACK');
+    throw error;
   }
 }
 
