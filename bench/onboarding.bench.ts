@@ -446,8 +446,13 @@ function coldBreakdown(parts: Record<string, number>): [string, number][] {
     ['  seed statements (countries, currencies)', get('seeds')],
     ['  tenant transaction: begin, search_path, commit', get('step:seed-lookups') - get('seeds')],
     [
-      'step records: load, done steps, started/succeeded x3, pooled',
+      'around the steps: lock, tenant read, records, pooled',
       get('total') - steps.reduce((sum, key) => sum + get(key), 0),
+    ],
+    ['  step records: done steps read, started/succeeded x3', get('records')],
+    [
+      '  runner: advisory lock, tenant read, pooled update',
+      get('total') - steps.reduce((sum, key) => sum + get(key), 0) - get('records'),
     ],
     ['total', get('total')],
   ];

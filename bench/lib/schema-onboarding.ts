@@ -13,7 +13,7 @@
  *   reads the tenant back.
  *
  * To say where the time goes, the bench wraps (does not change) a few calls: each schema step's
- * `run`, the migrator's `migrate`, each template migration's `up`, each seed's `run`, and the
+ * `run`, the step records' reads and writes, the migrator's `migrate`, each template migration's `up`, each seed's `run`, and the
  * registry DataSource's `transaction` in the API context.
  */
 import type { INestApplicationContext } from '@nestjs/common';
@@ -36,6 +36,7 @@ import {
 } from '@platform/tenant-template';
 import { ControlPlaneModule } from '../../apps/control-plane/src/app.module';
 import { ProvisioningPipeline } from '../../apps/control-plane/src/provisioning/provisioning.pipeline';
+import { ProvisioningStepRepository } from '../../apps/control-plane/src/provisioning/provisioning-step.repository';
 import { TenantProvisioner } from '../../apps/control-plane/src/provisioning/tenant-provisioner.service';
 import { WarmPoolRepository } from '../../apps/control-plane/src/provisioning/warm-pool.repository';
 import { CreateTenantDto } from '../../apps/control-plane/src/tenants/dto/create-tenant.dto';
@@ -179,6 +180,12 @@ export class OnboardingTarget {
     for (const step of this.worker.get(ProvisioningPipeline).schemaSteps) {
       const run = step.run.bind(step);
       step.run = (tenant) => timed(`step:${step.name}`, () => run(tenant));
+    }
+    const records = this.worker.get(ProvisioningStepRepository);
+    for (const method of ['doneSteps', 'started', 'succeeded'] as const) {
+      const call = records[method].bind(records) as (...args: unknown[]) => Promise<unknown>;
+      (records as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+        timed('records', () => call(...args));
     }
     const migrator = this.worker.get(TenantSchemaMigrator);
     const migrate = migrator.migrate.bind(migrator);

@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { Pool } from 'pg';
 import type { ClusterConfig } from '@platform/config';
+import { driverPool } from './driver-pool';
 
 export interface PoolSettings {
   readonly size: number;
@@ -81,7 +81,7 @@ export class ClusterConnections {
   }
 
   pool(cluster: string): Pool {
-    return (this.dataSource(cluster).driver as PostgresDriver).master as Pool;
+    return driverPool(this.dataSource(cluster));
   }
 
   /**

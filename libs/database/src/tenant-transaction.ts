@@ -3,7 +3,7 @@ import { TenantContext, type TenantRef } from '@platform/tenancy';
 import type { ClusterConnections } from './cluster-connections';
 import { enterTenantStatement } from './database-roles';
 import { assertTenantStatement } from './tenant-statement.guard';
-import { TransactionBatchQuery } from './transaction-batch.query';
+import { queryInOneBatch, rollbackQuietly } from './transaction-batch.query';
 
 const COMMIT = ['COMMIT'];
 
@@ -55,25 +55,8 @@ export class TenantTransactionRunner {
     const tenant = TenantContext.current();
     assertTenantStatement(sql);
     const setup = this.setupStatements(tenant, options);
-    const client = await this.clusters.tenantPool(tenant.cluster, tenant.id).connect();
-    let destroyConnection = true;
-    try {
-      const rows = await new Promise<R[]>((resolve, reject) => {
-        client.query(
-          new TransactionBatchQuery<R>(setup, sql, params, COMMIT, (error, result) =>
-            error ? reject(error) : resolve(result.rows),
-          ),
-        );
-      });
-      destroyConnection = false;
-      return rows;
-    } catch (error) {
-      // Unless the connection itself broke, it is in a failed (or no) transaction: roll back.
-      destroyConnection = !(await rollbackQuietly(client));
-      throw error;
-    } finally {
-      client.release(destroyConnection);
-    }
+    const pool = this.clusters.tenantPool(tenant.cluster, tenant.id);
+    return queryInOneBatch<R>(pool, setup, sql, params, COMMIT);
   }
 
   /** Runs `work` for the tenant of the current context (it throws when there is none). */
@@ -123,14 +106,4 @@ function transactionHandle(client: PoolClient, tenant: TenantRef): TenantTransac
  */
 function extendedQuery(sql: string, params: unknown[]): QueryConfig {
   return { text: sql, values: params, queryMode: 'extended' } as QueryConfig;
-}
-
-/** Returns false when the connection could not roll back and must not be reused. */
-async function rollbackQuietly(client: PoolClient): Promise<boolean> {
-  try {
-    await client.query('ROLLBACK');
-    return true;
-  } catch {
-    return false;
-  }
 }

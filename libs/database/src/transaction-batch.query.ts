@@ -1,4 +1,11 @@
-import { Query, type Connection, type QueryResultRow, type ResultBuilder } from 'pg';
+import {
+  Query,
+  type Connection,
+  type Pool,
+  type PoolClient,
+  type QueryResultRow,
+  type ResultBuilder,
+} from 'pg';
 
 /**
  * The two methods of node-postgres' own `Query` this class builds on. They are not in @types/pg,
@@ -87,4 +94,48 @@ function sendStatement(connection: Connection, text: string): void {
   connection.parse({ name: '', text, types: [] }, false);
   connection.bind({}, false);
   connection.execute({}, false);
+}
+
+/**
+ * `sql` between the fixed statements `before` (BEGIN and settings) and `after` (COMMIT), as one
+ * TransactionBatchQuery on a connection of `pool`: one packet out, one back. If anything fails,
+ * the transaction is rolled back here and the error thrown; a connection that cannot even roll
+ * back is destroyed instead of going back to the pool.
+ */
+export async function queryInOneBatch<R extends QueryResultRow>(
+  pool: Pool,
+  before: readonly string[],
+  sql: string,
+  params: unknown[],
+  after: readonly string[],
+): Promise<R[]> {
+  const client = await pool.connect();
+  let destroyConnection = true;
+  try {
+    const rows = await new Promise<R[]>((resolve, reject) => {
+      client.query(
+        new TransactionBatchQuery<R>(before, sql, params, after, (error, result) =>
+          error ? reject(error) : resolve(result.rows),
+        ),
+      );
+    });
+    destroyConnection = false;
+    return rows;
+  } catch (error) {
+    // Unless the connection itself broke, it is in a failed (or no) transaction: roll back.
+    destroyConnection = !(await rollbackQuietly(client));
+    throw error;
+  } finally {
+    client.release(destroyConnection);
+  }
+}
+
+/** Returns false when the connection could not roll back and must not be reused. */
+export async function rollbackQuietly(client: PoolClient): Promise<boolean> {
+  try {
+    await client.query('ROLLBACK');
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -130,6 +130,55 @@ describe('TenantSchemaMigrator (real PostgreSQL)', () => {
     }
   });
 
+  it('writes one history row per migration with its name and time, in a table without TOAST', async () => {
+    const ref = tenant();
+    await migrator.createSchema(ref);
+    await migrator.migrate(ref, 1);
+    await migrator.migrate(ref);
+    const { rows } = await admin.query<{ version: number; name: string; ms: number }>(
+      `SELECT version, name, duration_ms AS ms FROM "${ref.schemaName}".template_migrations
+        ORDER BY version`,
+    );
+    expect(rows.map(({ version, name }) => [version, name])).toEqual([
+      [1, 'CreateItems'],
+      [2, 'IndexItemsConcurrently'],
+      [3, 'AddNote'],
+    ]);
+    for (const row of rows) expect(row.ms).toBeGreaterThanOrEqual(0);
+    // A bounded name column: no TOAST table (and its index) per tenant.
+    const toast = await admin.query<{ toast: string }>(
+      `SELECT reltoastrelid::int AS toast FROM pg_class
+        WHERE oid = to_regclass($1)`,
+      [`"${ref.schemaName}".template_migrations`],
+    );
+    expect(toast.rows).toEqual([{ toast: 0 }]);
+  });
+
+  it("bounds the wait for another caller's schema lock by lock_timeout", async () => {
+    const ref = tenant();
+    await migrator.createSchema(ref);
+    const impatient = new TenantSchemaMigrator(clusters, [new CreateItems()], {
+      lockTimeoutMs: 200,
+      statementTimeoutMs: 30_000,
+      dataPlaneUser: DATA_PLANE_USER,
+    });
+    const holder = new Client({ connectionString: database.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+        `tenant-migrate:${ref.schemaName}`,
+      ]);
+      await expect(impatient.migrate(ref)).rejects.toThrow(/lock timeout/);
+      await holder.query('ROLLBACK');
+      // Nothing was applied while waiting; once the lock is free the same call goes through.
+      expect(await impatient.currentVersion(ref)).toBe(0);
+      expect(await impatient.migrate(ref)).toMatchObject({ fromVersion: 0, applied: [1] });
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('lets concurrent callers apply each migration once', async () => {
     const ref = tenant();
     await migrator.createSchema(ref);

@@ -1,10 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { queryWithRelaxedCommit } from '@platform/database';
 
 const MAX_ERROR_LENGTH = 2000;
 
-/** The provisioning record: status, attempts, timings and last error of each step. */
+/**
+ * The provisioning record: status, attempts, timings and last error of each step.
+ *
+ * A step's start and end are written with a relaxed commit (see queryWithRelaxedCommit): they
+ * are most of a cold schema's commits, and losing one to a crash of the database server only
+ * makes an idempotent step run again. What a step does itself commits durably.
+ */
 @Injectable()
 export class ProvisioningStepRepository {
   constructor(@InjectDataSource() private readonly registry: DataSource) {}
@@ -23,7 +30,8 @@ export class ProvisioningStepRepository {
   }
 
   async started(tenantId: string, step: string): Promise<void> {
-    await this.registry.query(
+    await queryWithRelaxedCommit(
+      this.registry,
       `UPDATE platform.provisioning_steps
           SET status = 'running', attempts = attempts + 1, started_at = now(), finished_at = NULL
         WHERE tenant_id = $1 AND step = $2`,
@@ -32,7 +40,8 @@ export class ProvisioningStepRepository {
   }
 
   async succeeded(tenantId: string, step: string, durationMs: number): Promise<void> {
-    await this.registry.query(
+    await queryWithRelaxedCommit(
+      this.registry,
       `UPDATE platform.provisioning_steps
           SET status = 'succeeded', last_error = NULL, finished_at = now(), duration_ms = $3
         WHERE tenant_id = $1 AND step = $2`,
@@ -42,7 +51,8 @@ export class ProvisioningStepRepository {
 
   /** The step's outside system is off; `reason` names the setting that turns it on. */
   async skipped(tenantId: string, step: string, reason: string, durationMs: number): Promise<void> {
-    await this.registry.query(
+    await queryWithRelaxedCommit(
+      this.registry,
       `UPDATE platform.provisioning_steps
           SET status = 'skipped', last_error = $3, finished_at = now(), duration_ms = $4
         WHERE tenant_id = $1 AND step = $2`,
@@ -65,7 +75,8 @@ export class ProvisioningStepRepository {
   }
 
   async failed(tenantId: string, step: string, error: string, durationMs: number): Promise<void> {
-    await this.registry.query(
+    await queryWithRelaxedCommit(
+      this.registry,
       `UPDATE platform.provisioning_steps
           SET status = 'failed', last_error = $3, finished_at = now(), duration_ms = $4
         WHERE tenant_id = $1 AND step = $2`,

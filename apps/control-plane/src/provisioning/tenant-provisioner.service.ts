@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { queryWithRelaxedCommit } from '@platform/database';
 import { TenantJobs, type TenantJobPolicy } from '../common/tenant-job';
 import { TenantChangeNotifier } from '../tenants/tenant-change.notifier';
 import { TenantEntity } from '../tenants/tenant.entity';
@@ -82,7 +83,10 @@ export class TenantProvisioner {
     await this.exclusively(tenantId, async () => {
       await this.jobs.run(WARM_SCHEMA_JOB, tenantId, async (tenant) => {
         await this.runSteps(tenant, this.pipeline.schemaSteps);
-        await this.registry.query(
+        // Relaxed: if a server crash loses it, the schema stays `warming` and the next refill
+        // runs its (done, or idempotent) steps again.
+        await queryWithRelaxedCommit(
+          this.registry,
           `UPDATE platform.tenants SET status = 'pooled', updated_at = now()
             WHERE id = $1 AND status = 'warming'`,
           [tenantId],

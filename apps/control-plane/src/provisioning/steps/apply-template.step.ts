@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { TenantSchemaMigrator } from '@platform/database';
-import { TenantEntity } from '../../tenants/tenant.entity';
+import { queryWithRelaxedCommit, TenantSchemaMigrator } from '@platform/database';
+import type { TenantEntity } from '../../tenants/tenant.entity';
 import type { ProvisioningStep } from '../provisioning-step';
 
 /**
@@ -20,8 +20,13 @@ export class ApplyTemplateStep implements ProvisioningStep {
 
   async run(tenant: TenantEntity): Promise<void> {
     const outcome = await this.migrator.migrate(tenant);
-    await this.registry
-      .getRepository(TenantEntity)
-      .update({ id: tenant.id }, { templateVersion: outcome.toVersion, updatedAt: new Date() });
+    // The registry's copy of the version, relaxed: the schema's own history is the truth (the
+    // migrator reads it), so a copy lost to a server crash only makes a fleet run look at this
+    // schema and find nothing to do.
+    await queryWithRelaxedCommit(
+      this.registry,
+      `UPDATE platform.tenants SET template_version = $2, updated_at = now() WHERE id = $1`,
+      [tenant.id, outcome.toVersion],
+    );
   }
 }
