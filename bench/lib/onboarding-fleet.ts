@@ -10,6 +10,7 @@ import { Client, Pool } from 'pg';
 import { ensureDatabaseExists, migratePlatformSchema } from '@platform/database';
 import { PLATFORM_MIGRATIONS } from '@platform/migrations';
 import { quoteTenantSchema } from '@platform/tenancy';
+import { dropTenantRolesOfGoneDatabases } from '@platform/testing';
 import { BENCH_REDIS_PREFIX, BENCH_SLUG_PATTERN, loadBenchSettings } from './bench-settings';
 import type { OnboardingBenchSettings } from './onboarding-settings';
 import { prepareFleet } from './tenant-fleet';
@@ -203,6 +204,7 @@ export async function createEmptyDatabase(databaseUrl: string): Promise<void> {
   await migratePlatformSchema(databaseUrl, PLATFORM_MIGRATIONS);
 }
 
+/** Drops the database and the tenant roles it leaves behind. */
 export async function dropDatabase(databaseUrl: string): Promise<void> {
   const name = databaseName(databaseUrl);
   if (!/^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/.test(name)) throw new Error(`bad database name ${name}`);
@@ -210,6 +212,8 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS "${name}"`);
+    // Its tenants' roles are cluster-wide: left behind, hundreds pile up run after run.
+    await dropTenantRolesOfGoneDatabases(client);
   } finally {
     await client.end();
   }

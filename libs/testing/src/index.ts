@@ -1,5 +1,9 @@
 export { freePort } from './free-port';
-export { createTestDatabase, type TestDatabase } from './test-database';
+export {
+  createTestDatabase,
+  dropTenantRolesOfGoneDatabases,
+  type TestDatabase,
+} from './test-database';
 export { startPgBouncer, type PgBouncerHandle, type PgBouncerOptions } from './pgbouncer';
 export {
   resolveRecords,

@@ -62,7 +62,7 @@ async function dropDatabase(name: string): Promise<void> {
  * its database's name in its comment (see ensureTenantRole), so once that database is gone, its
  * roles go too, including those left by a test run that died before cleaning up.
  */
-async function dropTenantRolesOfGoneDatabases(admin: Client): Promise<void> {
+export async function dropTenantRolesOfGoneDatabases(admin: Client): Promise<void> {
   const { rows } = await admin.query<{ role: string }>(
     `SELECT r.rolname AS role
        FROM pg_roles r
