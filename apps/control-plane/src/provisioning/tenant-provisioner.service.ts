@@ -137,13 +137,23 @@ export class TenantProvisioner {
         await this.records.abandon(tenantId, `not run: ${stop}`);
         return;
       }
-      await this.records.started(tenantId, step.name);
+      // The start is recorded while the step already works (on other connections), off the
+      // step's path. It is awaited before the outcome is recorded, so the two records never
+      // cross, and a step whose start could not be recorded still fails. Settled into a value
+      // at once: a failure while the step runs must not be an unhandled rejection.
+      const startFailure = this.records.started(tenantId, step.name).then(
+        () => null,
+        (error: unknown) => ({ error }),
+      );
       const started = Date.now();
       let outcome;
       try {
         outcome = await step.run(tenant);
         await this.holdForFaultInjection(step.name);
+        const failure = await startFailure;
+        if (failure) throw failure.error;
       } catch (error) {
+        await startFailure;
         const reason = error instanceof Error ? error.message : String(error);
         await this.records.failed(tenantId, step.name, reason, Date.now() - started);
         this.logger.warn({ tenantId, step: step.name, err: error }, 'provisioning step failed');
