@@ -449,9 +449,9 @@ function coldBreakdown(parts: Record<string, number>): [string, number][] {
       'around the steps: lock, tenant read, records, pooled',
       get('total') - steps.reduce((sum, key) => sum + get(key), 0),
     ],
-    ['  step records: done steps read, started/succeeded x3', get('records')],
+    ['  step records: done steps read, succeeded x3', get('records')],
     [
-      '  runner: advisory lock, tenant read, pooled update',
+      '  runner: lock, tenant read, waits for started x3, pooled update',
       get('total') - steps.reduce((sum, key) => sum + get(key), 0) - get('records'),
     ],
     ['total', get('total')],
