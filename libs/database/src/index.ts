@@ -1,7 +1,6 @@
 export { ClusterConnections, UnknownClusterError, type PoolSettings } from './cluster-connections';
 export { DatabaseModule, TEMPLATE_MIGRATIONS, type DatabaseModuleOptions } from './database.module';
 export { ensureDatabaseExists } from './ensure-database.util';
-export { driverPool } from './driver-pool';
 export { queryWithRelaxedCommit } from './relaxed-commit';
 export { PLATFORM_SCHEMA, migratePlatformSchema } from './platform-schema.migrator';
 export type { TemplateMigration, TemplateSeed } from './template-migration';
