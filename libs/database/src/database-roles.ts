@@ -36,13 +36,15 @@ export function tenantRoleName(tenant: Pick<TenantRef, 'schemaName'>): string {
 
 /**
  * The one statement that makes the transaction it runs in act as the tenant, and only as the
- * tenant: the tenant's schema alone on the search_path, the statement timeout, and last the
- * tenant's role, all transaction-local (`set_config(..., true)` is `SET LOCAL`; it dies with the
- * transaction, whatever way that ends).
+ * tenant: the tenant's schema alone on the search_path, the statement timeout, read-only when
+ * asked, and last the tenant's role, all transaction-local (`set_config(..., true)` is
+ * `SET LOCAL`; it dies with the transaction, whatever way that ends). Read-only may be set at
+ * any point of a transaction (only going back to read-write is refused once it has read), so
+ * it needs no `BEGIN READ ONLY`.
  *
- * One statement rather than three `SET LOCAL`s: PostgreSQL parses and runs every statement of a
- * batch on its own, about 30 µs of backend CPU each, and the list of projects costs ~100 µs in
- * all (measured with the three SETs: ~160). Only the data plane's login may call set_config()
+ * One statement rather than several `SET LOCAL`s: PostgreSQL parses and runs every statement of
+ * a batch on its own, about 30 µs of backend CPU each, and the list of projects costs ~100 µs in
+ * all (measured with three SETs: ~160). Only the data plane's login may call set_config()
  * (prepareDataPlaneLogin); the role goes last so that nothing in here runs as the tenant.
  * Names are validated by assertTenantSchemaName (`t_` and 32 hex digits), so they cannot break
  * out of the literals.
@@ -50,12 +52,14 @@ export function tenantRoleName(tenant: Pick<TenantRef, 'schemaName'>): string {
 export function enterTenantStatement(
   tenant: Pick<TenantRef, 'schemaName'>,
   statementTimeoutMs: number,
+  options: { readonly readOnly?: boolean } = {},
 ): string {
   // The schema and its role share the validated name; lower-case, so it needs no quotes.
   const name = tenantRoleName(tenant);
   return (
     `SELECT set_config('search_path', '${name}', true), ` +
     `set_config('statement_timeout', '${Math.trunc(statementTimeoutMs)}', true), ` +
+    (options.readOnly ? `set_config('transaction_read_only', 'on', true), ` : '') +
     `set_config('role', '${name}', true)`
   );
 }

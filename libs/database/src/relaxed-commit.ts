@@ -3,8 +3,7 @@ import type { DataSource } from 'typeorm';
 import { driverPool } from './driver-pool';
 import { queryInOneBatch } from './transaction-batch.query';
 
-const BEGIN_RELAXED = ['BEGIN', 'SET LOCAL synchronous_commit = off'];
-const COMMIT = ['COMMIT'];
+const RELAXED = [`SELECT set_config('synchronous_commit', 'off', true)`];
 
 /**
  * One statement in its own transaction whose COMMIT does not wait for the WAL to reach disk
@@ -18,12 +17,13 @@ const COMMIT = ['COMMIT'];
  *
  * The saga's step records qualify: a step whose "succeeded" is lost runs again, and every step
  * is idempotent because Bull already re-runs stalled jobs. Each such commit saves a WAL flush
- * (about 1 ms here; far more on network disks).
+ * (about 1 ms here; far more on network disks). The setting and the statement are one implicit
+ * transaction (TransactionBatchQuery): its commit, at the batch's end, is the relaxed one.
  */
 export function queryWithRelaxedCommit<R extends QueryResultRow = QueryResultRow>(
   dataSource: DataSource,
   sql: string,
   params: unknown[] = [],
 ): Promise<R[]> {
-  return queryInOneBatch<R>(driverPool(dataSource), BEGIN_RELAXED, sql, params, COMMIT);
+  return queryInOneBatch<R>(driverPool(dataSource), RELAXED, sql, params);
 }

@@ -5,8 +5,6 @@ import { enterTenantStatement } from './database-roles';
 import { assertTenantStatement } from './tenant-statement.guard';
 import { queryInOneBatch, rollbackQuietly } from './transaction-batch.query';
 
-const COMMIT = ['COMMIT'];
-
 /** The handle a unit of tenant work gets: queries run inside the tenant's transaction. */
 export interface TenantTransaction {
   readonly tenant: TenantRef;
@@ -42,10 +40,10 @@ export class TenantTransactionRunner {
   ) {}
 
   /**
-   * One statement in its own tenant transaction: BEGIN, the tenant's settings, the statement and
-   * COMMIT leave as one packet and come back as one (a single extended-protocol batch, see
-   * TransactionBatchQuery). If the statement fails, PostgreSQL skips the COMMIT and the
-   * transaction is rolled back here; if the COMMIT fails, so does this.
+   * One statement in its own tenant transaction: the tenant's settings and the statement leave as
+   * one packet and come back as one, run by PostgreSQL as one implicit transaction that the
+   * batch's Sync commits (TransactionBatchQuery). If the statement or its commit fails, nothing
+   * of it is kept and this fails.
    */
   async query<R extends QueryResultRow = QueryResultRow>(
     sql: string,
@@ -54,9 +52,9 @@ export class TenantTransactionRunner {
   ): Promise<R[]> {
     const tenant = TenantContext.current();
     assertTenantStatement(sql);
-    const setup = this.setupStatements(tenant, options);
+    const enter = enterTenantStatement(tenant, this.statementTimeoutMs, options);
     const pool = this.clusters.tenantPool(tenant.cluster, tenant.id);
-    return queryInOneBatch<R>(pool, setup, sql, params, COMMIT);
+    return queryInOneBatch<R>(pool, [enter], sql, params);
   }
 
   /** Runs `work` for the tenant of the current context (it throws when there is none). */
@@ -68,7 +66,8 @@ export class TenantTransactionRunner {
     const client = await this.clusters.tenantPool(tenant.cluster, tenant.id).connect();
     let destroyConnection = false;
     try {
-      await client.query(this.setupStatements(tenant, options).join('; '));
+      const begin = options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN';
+      await client.query(`${begin}; ${enterTenantStatement(tenant, this.statementTimeoutMs)}`);
       const result = await work(transactionHandle(client, tenant));
       await client.query('COMMIT');
       return result;
@@ -78,14 +77,6 @@ export class TenantTransactionRunner {
     } finally {
       client.release(destroyConnection);
     }
-  }
-
-  /** BEGIN and the tenant's transaction-local settings, as separate statements. */
-  private setupStatements(tenant: TenantRef, options: TenantTransactionOptions): string[] {
-    return [
-      options.readOnly ? 'BEGIN READ ONLY' : 'BEGIN',
-      enterTenantStatement(tenant, this.statementTimeoutMs),
-    ];
   }
 }
 

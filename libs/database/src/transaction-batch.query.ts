@@ -1,4 +1,5 @@
 import {
+  DatabaseError,
   Query,
   type Connection,
   type Pool,
@@ -24,25 +25,31 @@ interface QueryProtocolHooks {
 const pgQuery = Query.prototype as unknown as QueryProtocolHooks;
 
 /**
- * One statement between fixed statements (`BEGIN ...` and the tenant's settings before, `COMMIT` after), all
- * in ONE extended-protocol batch closed by a single Sync.
+ * Fixed statements (the tenant's settings) and then one statement, all in ONE extended-protocol
+ * batch closed by a single Sync, which PostgreSQL runs as ONE implicit transaction.
  *
  * Why one Sync: PostgreSQL flushes its answers at every ReadyForQuery, i.e. once per Sync or
- * simple Query. Sent as three messages (BEGIN..., the statement, COMMIT), a transaction came
- * back as three packets; the connection stayed checked out until the event loop had read the
- * last of them, which under load is one or two extra loop turns per request, with the pool's
- * ten connections all busy and requests queueing for them. One Sync: one packet, one read.
+ * simple Query. Sent as separate messages, a transaction came back as several packets; the
+ * connection stayed checked out until the event loop had read the last of them, which under
+ * load is one or two extra loop turns per request, with the pool's ten connections all busy and
+ * requests queueing for them. One Sync: one packet, one read.
  *
- * Semantics stay those of separate statements: each runs as its own Execute, in order, inside
- * the explicit transaction the first one opens. If any fails, PostgreSQL skips everything up to
- * the Sync, the caller sees that error, and the transaction is left open and failed, so the
- * caller must roll back (as it must after any failed transaction). Only the middle statement's
- * rows and command tag make up the result; rows of the fixed statements are dropped (they are
- * sent without Describe, so they come without a RowDescription either).
+ * Why no BEGIN and COMMIT: every Execute before a Sync runs in the same transaction, which the
+ * Sync commits (or, after an error, which PostgreSQL has already rolled back). Transaction-local
+ * settings (`set_config(..., true)`) made by the first statement therefore hold for the second
+ * and die at the Sync, exactly as between BEGIN and COMMIT, and a deferred constraint still fails
+ * the batch at its end. Each statement PostgreSQL need not parse and run saves backend CPU on
+ * every tenant request (bench/README.md, "PostgreSQL CPU per request").
+ *
+ * If any statement fails, PostgreSQL rolls the transaction back at once and skips everything up
+ * to the Sync; the caller sees that error and the connection is idle and clean again (no
+ * ROLLBACK to send). Only the last statement's rows and command tag make up the result; rows of
+ * the fixed statements are dropped (they are sent without Describe, so they come without a
+ * RowDescription either). None of the statements may be transaction control: a BEGIN would turn
+ * the batch into a transaction left open after the Sync (assertTenantStatement refuses them).
  *
  * The statement itself is sent exactly as node-postgres sends any extended query (its own
- * `prepare`, including parameter serialisation); only its closing Sync is preceded by the
- * statements that come after it.
+ * `prepare`, including parameter serialisation and the Sync).
  */
 export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
   /** CommandCompletes seen so far; the statement's is the one after the `before` statements'. */
@@ -52,7 +59,6 @@ export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
     private readonly before: readonly string[],
     text: string,
     values: unknown[],
-    private readonly after: readonly string[],
     callback: (error: Error | undefined, result: ResultBuilder<R>) => void,
   ) {
     // Text and values by position: a config object would be deep-copied by node-postgres
@@ -65,17 +71,7 @@ export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
   /** Called by `Query.submit` with the socket corked: the whole batch leaves in one write. */
   prepare(connection: Connection): void {
     for (const text of this.before) sendStatement(connection, text);
-    const after = this.after;
-    // The statement's own Sync comes last; the `after` statements go just before it.
-    const syncAfterTheRest = Object.create(connection, {
-      sync: {
-        value: () => {
-          for (const text of after) sendStatement(connection, text);
-          connection.sync();
-        },
-      },
-    }) as Connection;
-    pgQuery.prepare.call(this, syncAfterTheRest);
+    pgQuery.prepare.call(this, connection);
   }
 
   handleCommandComplete(message: unknown, connection: Connection): void {
@@ -97,24 +93,24 @@ function sendStatement(connection: Connection, text: string): void {
 }
 
 /**
- * `sql` between the fixed statements `before` (BEGIN and settings) and `after` (COMMIT), as one
- * TransactionBatchQuery on a connection of `pool`: one packet out, one back. If anything fails,
- * the transaction is rolled back here and the error thrown; a connection that cannot even roll
- * back is destroyed instead of going back to the pool.
+ * `sql` after the fixed statements `before` (the transaction's settings), as one
+ * TransactionBatchQuery on a connection of `pool`: one implicit transaction, one packet out, one
+ * back. An error PostgreSQL reported leaves the connection idle (the server rolled back at once);
+ * any other error (the connection broke, a parameter could not be serialised) may have left it
+ * anywhere, so that connection is destroyed instead of going back to the pool.
  */
 export async function queryInOneBatch<R extends QueryResultRow>(
   pool: Pool,
   before: readonly string[],
   sql: string,
   params: unknown[],
-  after: readonly string[],
 ): Promise<R[]> {
   const client = await pool.connect();
   let destroyConnection = true;
   try {
     const rows = await new Promise<R[]>((resolve, reject) => {
       client.query(
-        new TransactionBatchQuery<R>(before, sql, params, after, (error, result) =>
+        new TransactionBatchQuery<R>(before, sql, params, (error, result) =>
           error ? reject(error) : resolve(result.rows),
         ),
       );
@@ -122,8 +118,7 @@ export async function queryInOneBatch<R extends QueryResultRow>(
     destroyConnection = false;
     return rows;
   } catch (error) {
-    // Unless the connection itself broke, it is in a failed (or no) transaction: roll back.
-    destroyConnection = !(await rollbackQuietly(client));
+    destroyConnection = !(error instanceof DatabaseError);
     throw error;
   } finally {
     client.release(destroyConnection);
