@@ -2,7 +2,8 @@
  * queryWithRelaxedCommit against a real PostgreSQL, on a pool of ONE connection so that what a
  * call leaves on its connection is what the next query meets: the relaxed setting holds for
  * its own transaction only, a write commits, and a failing statement keeps nothing and leaves
- * the connection usable.
+ * the connection usable. It goes through queryInOneBatch, as every tenant statement does, so
+ * this also shows which failures keep the pooled connection and which replace it.
  */
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
@@ -68,6 +69,38 @@ describe('queryWithRelaxedCommit (real PostgreSQL, one pooled connection)', () =
     const seen = await observer.query('SELECT 1 FROM notes WHERE id = 2');
     expect(seen.rowCount).toBe(0);
     // The one pooled connection: no transaction left open, the server's own setting back.
+    expect(await sessionState()).toEqual({ sync: 'on', open: false });
+  });
+
+  const backendPid = async (): Promise<number> =>
+    (await dataSource.query<{ pid: number }[]>('SELECT pg_backend_pid() AS pid'))[0].pid;
+
+  it('keeps the connection after an error PostgreSQL reported (it rolled back by itself)', async () => {
+    const before = await backendPid();
+    await expect(
+      queryWithRelaxedCommit(dataSource, 'INSERT INTO notes (id, body) VALUES (1, $1)', ['dup']),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await backendPid()).toBe(before);
+    expect(await sessionState()).toEqual({ sync: 'on', open: false });
+  });
+
+  it('replaces the connection after an error of its own, and writes nothing', async () => {
+    const before = await backendPid();
+    const unserialisable = {
+      toPostgres: () => {
+        throw new Error('cannot serialise this value');
+      },
+    };
+    await expect(
+      queryWithRelaxedCommit(dataSource, 'INSERT INTO notes (id, body) VALUES ($1, $2)', [
+        3,
+        unserialisable,
+      ]),
+    ).rejects.toThrow(/cannot serialise/);
+    // Where the batch stopped is not known: the connection was destroyed, the pool opened another.
+    expect(await backendPid()).not.toBe(before);
+    const seen = await observer.query('SELECT 1 FROM notes WHERE id = 3');
+    expect(seen.rowCount).toBe(0);
     expect(await sessionState()).toEqual({ sync: 'on', open: false });
   });
 });
