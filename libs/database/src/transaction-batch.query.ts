@@ -95,9 +95,10 @@ function sendStatement(connection: Connection, text: string): void {
 /**
  * `sql` after the fixed statements `before` (the transaction's settings), as one
  * TransactionBatchQuery on a connection of `pool`: one implicit transaction, one packet out, one
- * back. An error PostgreSQL reported leaves the connection idle (the server rolled back at once);
- * any other error (the connection broke, a parameter could not be serialised) may have left it
- * anywhere, so that connection is destroyed instead of going back to the pool.
+ * back. An error PostgreSQL reported at severity ERROR leaves the connection idle (the server
+ * rolled back at once); any other error (FATAL, the connection broke, a parameter could not be
+ * serialised) may have left it anywhere, so that connection is destroyed instead of going back
+ * to the pool.
  */
 export async function queryInOneBatch<R extends QueryResultRow>(
   pool: Pool,
@@ -118,7 +119,8 @@ export async function queryInOneBatch<R extends QueryResultRow>(
     destroyConnection = false;
     return rows;
   } catch (error) {
-    destroyConnection = !(error instanceof DatabaseError);
+    // ERROR: that statement failed, the session is fine. FATAL or PANIC: the server is closing it.
+    destroyConnection = !(error instanceof DatabaseError && error.severity === 'ERROR');
     throw error;
   } finally {
     client.release(destroyConnection);

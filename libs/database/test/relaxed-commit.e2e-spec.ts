@@ -103,4 +103,13 @@ describe('queryWithRelaxedCommit (real PostgreSQL, one pooled connection)', () =
     expect(seen.rowCount).toBe(0);
     expect(await sessionState()).toEqual({ sync: 'on', open: false });
   });
+
+  it('replaces the connection when PostgreSQL ends the session (FATAL)', async () => {
+    const before = await backendPid();
+    await expect(
+      queryWithRelaxedCommit(dataSource, 'SELECT pg_terminate_backend(pg_backend_pid())'),
+    ).rejects.toMatchObject({ severity: 'FATAL', code: '57P01' });
+    expect(await backendPid()).not.toBe(before);
+    expect(await sessionState()).toEqual({ sync: 'on', open: false });
+  });
 });
