@@ -7,6 +7,7 @@ import { AuditChain1763920000000 } from './1763920000000-audit-chain.migration';
 import { TenantLimitOverrides1763940000000 } from './1763940000000-tenant-limit-overrides.migration';
 import { TenantSigningKeys1763950000000 } from './1763950000000-tenant-signing-keys.migration';
 import { OutboxSkipped1763960000000 } from './1763960000000-outbox-skipped.migration';
+import { TenantRoleReserve1763970000000 } from './1763970000000-tenant-role-reserve.migration';
 
 /** Applied in this order by `migratePlatformSchema` at every app's start. */
 export const PLATFORM_MIGRATIONS = [
@@ -19,4 +20,5 @@ export const PLATFORM_MIGRATIONS = [
   TenantLimitOverrides1763940000000,
   TenantSigningKeys1763950000000,
   OutboxSkipped1763960000000,
+  TenantRoleReserve1763970000000,
 ];

@@ -15,6 +15,8 @@ import { FLEET_QUEUE } from './fleet/fleet.queue';
 import { PROVISIONING_QUEUE, ProvisioningQueue } from './provisioning/provisioning.queue';
 import { ProvisioningStepEntity } from './provisioning/provisioning-step.entity';
 import { WarmPoolRepository } from './provisioning/warm-pool.repository';
+import { DeletedTenantRoles } from './tenant-access/deleted-tenant-roles.service';
+import { TenantRoleReserveRepository } from './tenant-access/tenant-role-reserve.repository';
 import { IdempotencyKeyEntity } from './tenants/idempotency-key.entity';
 import { TenantChangeNotifier } from './tenants/tenant-change.notifier';
 import { TenantDomainEntity } from './tenants/tenant-domain.entity';
@@ -77,6 +79,8 @@ const REGISTRY_ENTITIES = [
     AuditLog,
     ProvisioningQueue,
     WarmPoolRepository,
+    TenantRoleReserveRepository,
+    DeletedTenantRoles,
     TenantInvites,
     OutboxRepository,
     WelcomeMails,
@@ -88,6 +92,7 @@ const REGISTRY_ENTITIES = [
     AuditLog,
     ProvisioningQueue,
     WarmPoolRepository,
+    TenantRoleReserveRepository,
     TenantInvites,
     OutboxRepository,
     WelcomeMails,

@@ -30,6 +30,7 @@ import { OutboxRelay } from './outbox/outbox-relay.service';
 import { controlPlaneReadinessChecks } from './readiness-checks.provider';
 import { RegistryModule } from './registry.module';
 import { SigningKeysModule } from './signing-keys/signing-keys.module';
+import { TenantRoleUpkeep } from './tenant-access/tenant-role-upkeep.service';
 
 /**
  * The job worker: Bull processors (provisioning, fleet migrations). Its HTTP server has only
@@ -64,6 +65,7 @@ export class WorkerModule {
         ProvisionTenantProcessor,
         ProvisioningRecovery,
         WarmPool,
+        TenantRoleUpkeep,
         CertificateRepository,
         CertificateIssuer,
         PlatformCertificate,

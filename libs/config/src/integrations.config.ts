@@ -91,6 +91,13 @@ export const integrationsEnvSchema = z.object({
   /** Schemas kept ready at the latest template version, so a new tenant's schema is instant. */
   WARM_POOL_SIZE: z.coerce.number().int().min(0).max(10000).default(0),
   WARM_POOL_REFILL_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  /**
+   * Tenant roles made ahead, in batches, for tenants to come (0: one role per onboarding and
+   * per deletion, as they happen). See TenantRoleUpkeep for why.
+   */
+  TENANT_ROLE_RESERVE_SIZE: z.coerce.number().int().min(0).max(5000).default(100),
+  /** How often the worker tops the role reserve up and drops deleted tenants' roles. */
+  TENANT_ROLE_UPKEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   /** How often the worker looks for mail the outbox still has to send. */
   OUTBOX_POLL_INTERVAL_MS: z.coerce.number().int().min(50).default(2000),
   /**
@@ -177,6 +184,7 @@ export interface IntegrationsConfig {
   readonly storage: StorageSettings;
   readonly mail: MailSettings;
   readonly warmPool: { readonly size: number; readonly refillIntervalMs: number };
+  readonly tenantRoleReserve: { readonly size: number; readonly upkeepIntervalMs: number };
   readonly outboxPollIntervalMs: number;
   readonly customDomains: CustomDomainSettings;
   readonly faultHold: { readonly step: string; readonly ms: number } | null;
@@ -376,6 +384,10 @@ export function integrationsConfig(
     storage: storageSettings(env, problems),
     mail: mailSettings(env, common.platformDomain, problems),
     warmPool: { size: env.WARM_POOL_SIZE, refillIntervalMs: env.WARM_POOL_REFILL_INTERVAL_MS },
+    tenantRoleReserve: {
+      size: env.TENANT_ROLE_RESERVE_SIZE,
+      upkeepIntervalMs: env.TENANT_ROLE_UPKEEP_INTERVAL_MS,
+    },
     outboxPollIntervalMs: env.OUTBOX_POLL_INTERVAL_MS,
     customDomains: customDomainSettings(env, problems),
     faultHold: faultHold(env, common.nodeEnv, problems),

@@ -69,6 +69,10 @@ export function enterTenantStatement(
  * data plane's right to switch into it, and the schema owned by it. A schema that already
  * exists under another owner (made before tenant roles, or by hand) is handed over with
  * everything in it. Run by the platform's owner login (superuser or CREATEROLE).
+ *
+ * A role made ahead by createTenantRoles (the reserve) is used as it is: granting a membership
+ * that exists and commenting a role write neither pg_authid nor pg_auth_members, so onboarding
+ * with a reserved role changes nothing that makes data-plane backends rebuild their role lists.
  */
 export async function ensureTenantRole(
   client: ClientBase,
@@ -93,11 +97,7 @@ export async function ensureTenantRole(
   // The rest as one multi-statement query: one round trip, one transaction, one commit.
   await client.query(
     [
-      `COMMENT ON ROLE ${role} IS ${quoteLiteral(`${TENANT_ROLE_COMMENT_PREFIX}${database}; tenant=${tenant.id}`)}`,
-      `GRANT ${role} TO ${quoteIdentifier(dataPlaneUser)}`,
-      // A CREATEROLE owner that is not a superuser needs membership to migrate the schema as its
-      // owner (PostgreSQL 15 does not grant it to a role's creator).
-      ...(superuser ? [] : [`GRANT ${role} TO CURRENT_USER`]),
+      ...tenantRoleGrants(tenant, { database, dataPlaneUser, superuser }),
       `CREATE SCHEMA IF NOT EXISTS ${role} AUTHORIZATION ${role}`,
     ].join('; '),
   );
@@ -105,6 +105,64 @@ export async function ensureTenantRole(
   // that scans pg_class and pg_type by namespace, which no index serves (~20 ms of a new
   // tenant's schema step at 10,000 tenants, bench:onboarding).
   if (schemaExists) await handOverSchema(client, tenant);
+}
+
+/**
+ * Creates the roles of tenants to come (the reserve) in one transaction, skipping those that
+ * exist: one commit, so every data-plane backend rebuilds its list of roles once for the whole
+ * batch. That rebuild is quadratic in the login's memberships (~200 ms per backend at 10,000
+ * tenants on PostgreSQL 15; `npm run bench:role-churn`), which is why roles are not made one
+ * onboarding at a time. Returns how many it created. Concurrent callers are serialised.
+ */
+export async function createTenantRoles(
+  client: ClientBase,
+  tenants: readonly Pick<TenantRef, 'id' | 'schemaName'>[],
+  dataPlaneUser: string,
+): Promise<number> {
+  if (tenants.length === 0) return 0;
+  await client.query('BEGIN');
+  try {
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('tenant-roles', 0))");
+    const { rows } = await client.query<{ name: string; database: string; superuser: boolean }>(
+      `SELECT s.name, current_database() AS database,
+              (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser
+         FROM unnest($1::text[]) AS s(name)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = s.name)`,
+      [tenants.map((tenant) => tenantRoleName(tenant))],
+    );
+    const missing = new Set(rows.map((row) => row.name));
+    const statements = tenants
+      .filter((tenant) => missing.has(tenantRoleName(tenant)))
+      .flatMap((tenant) => [
+        `CREATE ROLE ${quoteTenantSchema(tenantRoleName(tenant))} NOLOGIN NOINHERIT`,
+        ...tenantRoleGrants(tenant, {
+          database: rows[0].database,
+          dataPlaneUser,
+          superuser: rows[0].superuser,
+        }),
+      ]);
+    if (statements.length > 0) await client.query(statements.join('; '));
+    await client.query('COMMIT');
+    return missing.size;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** The comment that ties a role to its database and tenant, and the memberships it needs. */
+function tenantRoleGrants(
+  tenant: Pick<TenantRef, 'id' | 'schemaName'>,
+  context: { database: string; dataPlaneUser: string; superuser: boolean },
+): string[] {
+  const role = quoteTenantSchema(tenantRoleName(tenant));
+  return [
+    `COMMENT ON ROLE ${role} IS ${quoteLiteral(`${TENANT_ROLE_COMMENT_PREFIX}${context.database}; tenant=${tenant.id}`)}`,
+    `GRANT ${role} TO ${quoteIdentifier(context.dataPlaneUser)}`,
+    // A CREATEROLE owner that is not a superuser needs membership to migrate the schema as its
+    // owner (PostgreSQL 15 does not grant it to a role's creator).
+    ...(context.superuser ? [] : [`GRANT ${role} TO CURRENT_USER`]),
+  ];
 }
 
 /**
@@ -158,6 +216,16 @@ END $$`);
  * contents go back to the platform's owner first; nobody can switch into the tenant any more.
  */
 export async function dropTenantRole(client: ClientBase, tenant: TenantRef): Promise<void> {
+  await dropTenantRoles(client, [tenantRoleName(tenant)]);
+}
+
+/**
+ * Takes everything a deleted tenant's role owns or may do away from it, and leaves the role
+ * itself for dropTenantRoles to remove with others in one commit: ownership lives in
+ * pg_namespace, pg_class and pg_shdepend, which data-plane backends' role lists do not depend
+ * on, so this costs them nothing. A role that owns nothing lets nobody see the tenant's data.
+ */
+export async function retireTenantRole(client: ClientBase, tenant: TenantRef): Promise<void> {
   const name = tenantRoleName(tenant);
   const { rows } = await client.query<{ exists: boolean }>(
     'SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS exists',
@@ -165,9 +233,31 @@ export async function dropTenantRole(client: ClientBase, tenant: TenantRef): Pro
   );
   if (!rows[0]?.exists) return;
   const role = quoteTenantSchema(name);
-  await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
-  await client.query(`DROP OWNED BY ${role}`);
-  await client.query(`DROP ROLE IF EXISTS ${role}`);
+  await client.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER; DROP OWNED BY ${role}`);
+}
+
+/**
+ * Drops tenant roles (those that still exist) in one transaction, handing what they own to the
+ * platform's owner first: one commit, so data-plane backends rebuild their role lists once for
+ * all of them. Returns how many it dropped.
+ */
+export async function dropTenantRoles(
+  client: ClientBase,
+  names: readonly string[],
+): Promise<number> {
+  if (names.length === 0) return 0;
+  const { rows } = await client.query<{ name: string }>(
+    `SELECT s.name FROM unnest($1::text[]) AS s(name)
+      WHERE EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = s.name)`,
+    [names.map((name) => assertTenantSchemaName(name))],
+  );
+  if (rows.length === 0) return 0;
+  const roles = rows.map((row) => quoteTenantSchema(row.name)).join(', ');
+  // One multi-statement query runs as one transaction.
+  await client.query(
+    `REASSIGN OWNED BY ${roles} TO CURRENT_USER; DROP OWNED BY ${roles}; DROP ROLE IF EXISTS ${roles}`,
+  );
+  return rows.length;
 }
 
 /**

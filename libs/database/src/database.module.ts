@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { COMMON_CONFIG, type CommonConfig } from '@platform/config';
 import { ClusterConnections } from './cluster-connections';
+import { TenantRoleBatches } from './tenant-role-batches';
 import { TenantSchemaMigrator } from './tenant-schema-migrator';
 import { TenantTransactionRunner } from './tenant-transaction';
 import type { TemplateMigration } from './template-migration';
@@ -61,8 +62,19 @@ export class DatabaseModule implements OnApplicationShutdown {
               dataPlaneUser: config.dataPlaneLogin.user,
             }),
         },
+        {
+          provide: TenantRoleBatches,
+          inject: [ClusterConnections, COMMON_CONFIG],
+          useFactory: (clusters: ClusterConnections, config: CommonConfig) =>
+            new TenantRoleBatches(clusters, config.dataPlaneLogin.user),
+        },
       ],
-      exports: [ClusterConnections, TenantTransactionRunner, TenantSchemaMigrator],
+      exports: [
+        ClusterConnections,
+        TenantTransactionRunner,
+        TenantSchemaMigrator,
+        TenantRoleBatches,
+      ],
     };
   }
 

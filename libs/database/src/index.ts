@@ -10,6 +10,7 @@ export {
   type MigrationOutcome,
   type MigratorSettings,
 } from './tenant-schema-migrator';
+export { TenantRoleBatches } from './tenant-role-batches';
 export { checkTenantQuota, lockTenantQuota } from './tenant-quota';
 export {
   TenantTransactionRunner,
@@ -19,8 +20,11 @@ export {
 export {
   DATA_PLANE_READABLE_TABLES,
   TENANT_ROLE_COMMENT_PREFIX,
+  createTenantRoles,
   dropTenantRole,
+  dropTenantRoles,
   ensureTenantRole,
+  retireTenantRole,
   enterTenantStatement,
   prepareDataPlaneLogin,
   tenantRoleName,

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { schemaNameForTenant } from '@platform/tenancy';
+import { TenantRoleReserveRepository } from '../tenant-access/tenant-role-reserve.repository';
 import { PROVISIONING_STEP_NAMES } from './provisioning.pipeline';
 
 /**
@@ -13,7 +14,10 @@ import { PROVISIONING_STEP_NAMES } from './provisioning.pipeline';
  */
 @Injectable()
 export class WarmPoolRepository {
-  constructor(@InjectDataSource() private readonly registry: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly registry: DataSource,
+    private readonly roleReserve: TenantRoleReserveRepository,
+  ) {}
 
   /**
    * Inside the caller's transaction: takes the oldest ready schema of `cluster` that is at
@@ -68,7 +72,8 @@ export class WarmPoolRepository {
   }
 
   private async insertWarming(manager: EntityManager, cluster: string): Promise<void> {
-    const id = randomUUID();
+    // An id whose role was made ahead, when there is one: a refill then changes no role.
+    const id = (await this.roleReserve.claim(manager, cluster)) ?? randomUUID();
     // A placeholder slug no real tenant can have ('~' is outside the slug alphabet), so the
     // unique slug constraint holds; a pool row has no domain and so no host reaches it.
     await manager.query(

@@ -11,6 +11,8 @@ import { PROVISIONING_STEP_NAMES } from '../provisioning/provisioning.pipeline';
 import { ProvisioningQueue } from '../provisioning/provisioning.queue';
 import { ProvisioningStepEntity } from '../provisioning/provisioning-step.entity';
 import { WarmPoolRepository } from '../provisioning/warm-pool.repository';
+import { DeletedTenantRoles } from '../tenant-access/deleted-tenant-roles.service';
+import { TenantRoleReserveRepository } from '../tenant-access/tenant-role-reserve.repository';
 import { newCustomDomain } from '../domains/new-custom-domain';
 import { DomainsQueue } from '../domains/domains.queue';
 import type { CreateTenantDto } from './dto/create-tenant.dto';
@@ -53,6 +55,8 @@ export class TenantRegistry {
     private readonly notifier: TenantChangeNotifier,
     private readonly audit: AuditLog,
     private readonly warmPool: WarmPoolRepository,
+    private readonly roleReserve: TenantRoleReserveRepository,
+    private readonly deletedRoles: DeletedTenantRoles,
     private readonly migrator: TenantSchemaMigrator,
     private readonly domainsQueue: DomainsQueue,
   ) {}
@@ -216,12 +220,12 @@ export class TenantRegistry {
 
   /**
    * Nobody may act as a deleted tenant again: its role goes (the kept schema passes to the
-   * platform's owner). The delete itself has happened; a failure here is logged, and the data
-   * plane already refuses deleted tenants before any transaction.
+   * platform's owner; see DeletedTenantRoles). The delete itself has happened; a failure here
+   * is logged, and the data plane already refuses deleted tenants before any transaction.
    */
   private async dropTenantRole(tenant: TenantEntity): Promise<void> {
     try {
-      await this.migrator.dropRole(tenant);
+      await this.deletedRoles.remove(tenant);
     } catch (error) {
       this.logger.error(
         { err: error, tenantId: tenant.id },
@@ -294,7 +298,8 @@ export class TenantRegistry {
   ): Promise<TenantEntity> {
     const cluster = this.config.defaultTenantCluster;
     const pooledId = await this.warmPool.claim(manager, cluster, this.migrator.latestVersion);
-    const id = pooledId ?? randomUUID();
+    // Else an id whose role was made ahead (TenantRoleUpkeep), so onboarding changes no role.
+    const id = pooledId ?? (await this.roleReserve.claim(manager, cluster)) ?? randomUUID();
     const now = new Date();
     const tenant = manager.create(TenantEntity, {
       id,

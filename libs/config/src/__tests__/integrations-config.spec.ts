@@ -358,6 +358,22 @@ describe('integrations config', () => {
       expect(problemsOf({ OUTBOX_POLL_INTERVAL_MS: '10' })).toMatch(/OUTBOX_POLL_INTERVAL_MS/);
     });
 
+    it('keeps 100 tenant roles in reserve by default, and takes 0 to turn batching off', () => {
+      expect(load({}).integrations.tenantRoleReserve).toEqual({
+        size: 100,
+        upkeepIntervalMs: 10_000,
+      });
+      expect(
+        load({ TENANT_ROLE_RESERVE_SIZE: '0', TENANT_ROLE_UPKEEP_INTERVAL_MS: '250' }).integrations
+          .tenantRoleReserve,
+      ).toEqual({ size: 0, upkeepIntervalMs: 250 });
+      expect(problemsOf({ TENANT_ROLE_RESERVE_SIZE: '5001' })).toMatch(/TENANT_ROLE_RESERVE_SIZE/);
+      expect(problemsOf({ TENANT_ROLE_RESERVE_SIZE: '-1' })).toMatch(/TENANT_ROLE_RESERVE_SIZE/);
+      expect(problemsOf({ TENANT_ROLE_UPKEEP_INTERVAL_MS: '50' })).toMatch(
+        /TENANT_ROLE_UPKEEP_INTERVAL_MS/,
+      );
+    });
+
     it('parses PROVISIONING_FAULT_HOLD under NODE_ENV=test', () => {
       const config = load({ NODE_ENV: 'test', PROVISIONING_FAULT_HOLD: 'dns-record:1500' });
       expect(config.integrations.faultHold).toEqual({ step: 'dns-record', ms: 1500 });
