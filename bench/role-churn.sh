@@ -4,14 +4,21 @@
 # it. pgbench, 10 clients, as the data plane's login: the list-20-projects batch exactly as
 # TenantTransactionRunner.query sends it (set_config of path, timeout, read-only and role, then
 # the statement, one Sync), spread over BENCH_ROLE_CHURN_SCHEMAS tenants of the data-plane bench's
-# database (`npm run bench` builds it). Three windows: quiet, with one role created and granted
-# to the login per second, quiet again. The probe roles are dropped at the end.
+# database (`npm run bench` builds it). Four windows: quiet; one role created and granted to the
+# login per second (what onboarding did before TENANT_ROLE_RESERVE_SIZE); the same number of
+# roles made in batches of BENCH_ROLE_CHURN_BATCH per commit (what the worker's TenantRoleUpkeep
+# does: createTenantRoles' statements); quiet again. The probe roles are dropped at the end.
 set -euo pipefail
 
 DATABASE_URL="${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/tenancy_bench}"
 LOGIN="${DATA_PLANE_DATABASE_USER:-platform_data_plane}"
 SCHEMAS="${BENCH_ROLE_CHURN_SCHEMAS:-120}"
 SECONDS_PER_WINDOW="${BENCH_ROLE_CHURN_SECONDS:-20}"
+BATCH="${BENCH_ROLE_CHURN_BATCH:-10}"
+if ! [[ "$BATCH" =~ ^[0-9]+$ ]] || [ "$BATCH" -lt 1 ] || [ "$BATCH" -gt "$SECONDS_PER_WINDOW" ]; then
+  echo "BENCH_ROLE_CHURN_BATCH must be an integer from 1 to BENCH_ROLE_CHURN_SECONDS" >&2
+  exit 2
+fi
 # pgbench takes at most 128 scripts.
 if ! [[ "$SCHEMAS" =~ ^[0-9]+$ ]] || [ "$SCHEMAS" -lt 1 ] || [ "$SCHEMAS" -gt 128 ]; then
   echo "BENCH_ROLE_CHURN_SCHEMAS must be an integer from 1 to 128" >&2
@@ -22,9 +29,8 @@ login_url="$(node -e 'const u = new URL(process.argv[1]); u.username = process.a
 work="$(mktemp -d)"
 probe="bench_role_churn_$$"
 cleanup() {
-  for i in $(seq 1 "$SECONDS_PER_WINDOW"); do
-    psql "$DATABASE_URL" -qc "DROP ROLE IF EXISTS ${probe}_$i" >/dev/null 2>&1 || true
-  done
+  psql "$DATABASE_URL" -qAt -c "SELECT format('DROP ROLE %I;', rolname) FROM pg_roles WHERE rolname LIKE '${probe}_%'" 2>/dev/null |
+    psql "$DATABASE_URL" -q >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -67,6 +73,19 @@ echo "  quiet                                  $quiet tps"
 churn="$(window)"
 wait
 echo "  one role created and granted per second $churn tps"
+(
+  for round in $(seq 1 $((SECONDS_PER_WINDOW / BATCH))); do
+    sql="BEGIN;"
+    for i in $(seq 1 "$BATCH"); do
+      sql+=" CREATE ROLE ${probe}_b${round}_$i NOLOGIN NOINHERIT; GRANT ${probe}_b${round}_$i TO $LOGIN;"
+    done
+    psql "$DATABASE_URL" -qc "$sql COMMIT;" >/dev/null
+    sleep "$BATCH"
+  done
+) &
+batched="$(window)"
+wait
+printf '  the same roles, %-3s per commit         %s tps\n' "$BATCH" "$batched"
 again="$(window)"
 echo "  quiet again                            $again tps"
-node -e 'const [q, c, a] = process.argv.slice(1).map(Number); console.log(`  churn / quiet: ${(c / ((q + a) / 2)).toFixed(2)}x`)' "$quiet" "$churn" "$again"
+node -e 'const [q, c, b, a] = process.argv.slice(1).map(Number); const base = (q + a) / 2; console.log(`  one per second / quiet: ${(c / base).toFixed(2)}x; batched / quiet: ${(b / base).toFixed(2)}x`)' "$quiet" "$churn" "$batched" "$again"
