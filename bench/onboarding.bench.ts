@@ -168,6 +168,8 @@ async function schemaPhase(settings: OnboardingBenchSettings, fleetReport: Fleet
         label,
         databaseUrl,
         redisUrl: settings.redisUrl,
+        // Enough reserved roles for every cold tenant of the run, made before it starts.
+        roleReserve: settings.roleReserve ? Math.min(5_000, WARM_UP_TENANTS + settings.tenants) : 0,
       });
       targets.push(target);
       return target;

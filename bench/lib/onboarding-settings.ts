@@ -21,6 +21,11 @@ export interface OnboardingBenchSettings {
   readonly tenants: number;
   /** Also time cold tenants on a third, empty database with synchronous_commit = off. */
   readonly asyncCommitProbe: boolean;
+  /**
+   * Cold tenants take roles the worker made ahead (TENANT_ROLE_RESERVE_SIZE, the default);
+   * `BENCH_ONBOARDING_ROLE_RESERVE=0`: each cold tenant creates its own role, as before.
+   */
+  readonly roleReserve: boolean;
   readonly e2eTenants: number;
   /** Worker processes started next to the platform's in-process worker for the e2e phase. */
   readonly e2eExtraWorkers: number;
@@ -70,6 +75,7 @@ export function loadOnboardingBenchSettings(): OnboardingBenchSettings {
     fleetTenants: intFrom('BENCH_ONBOARDING_FLEET_TENANTS', 10_000, 10, 99_999),
     tenants: intFrom('BENCH_ONBOARDING_TENANTS', 200, 1, 5_000),
     asyncCommitProbe: process.env.BENCH_ONBOARDING_ASYNC_PROBE !== '0',
+    roleReserve: process.env.BENCH_ONBOARDING_ROLE_RESERVE !== '0',
     e2eTenants: intFrom('BENCH_ONBOARDING_E2E_TENANTS', 100, 1, 5_000),
     e2eExtraWorkers: intFrom('BENCH_ONBOARDING_E2E_WORKERS', 0, 0, 8),
     e2eTimeoutSeconds: intFrom('BENCH_ONBOARDING_E2E_TIMEOUT_S', 600, 10, 86_400),

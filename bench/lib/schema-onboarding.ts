@@ -21,7 +21,11 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Pool } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
-import { loadControlPlaneConfig } from '@platform/config';
+import {
+  CONTROL_PLANE_CONFIG,
+  loadControlPlaneConfig,
+  type ControlPlaneConfig,
+} from '@platform/config';
 import {
   ClusterConnections,
   migratePlatformSchema,
@@ -41,6 +45,8 @@ import { ProvisioningStepRepository } from '../../apps/control-plane/src/provisi
 import { TenantProvisioner } from '../../apps/control-plane/src/provisioning/tenant-provisioner.service';
 import { WarmPoolRepository } from '../../apps/control-plane/src/provisioning/warm-pool.repository';
 import { CreateTenantDto } from '../../apps/control-plane/src/tenants/dto/create-tenant.dto';
+import { TenantRoleReserveRepository } from '../../apps/control-plane/src/tenant-access/tenant-role-reserve.repository';
+import { TenantRoleUpkeep } from '../../apps/control-plane/src/tenant-access/tenant-role-upkeep.service';
 import { TenantRegistry } from '../../apps/control-plane/src/tenants/tenant-registry.service';
 import { WorkerModule } from '../../apps/control-plane/src/worker.module';
 import {
@@ -103,6 +109,8 @@ export interface TargetOptions {
   readonly label: string;
   readonly databaseUrl: string;
   readonly redisUrl: string;
+  /** Tenant roles the worker makes ahead, all before the run (0: each tenant makes its own). */
+  readonly roleReserve: number;
 }
 
 interface ClaimedTenant {
@@ -146,6 +154,9 @@ export class OnboardingTarget {
       WORKER_PORT: '0',
       // The bench fills the pool itself, one timed schema at a time (no background refill).
       WARM_POOL_SIZE: '0',
+      // One upkeep round at start, none during the run (fillRoleReserve waits for it).
+      TENANT_ROLE_RESERVE_SIZE: String(options.roleReserve),
+      TENANT_ROLE_UPKEEP_INTERVAL_MS: '3600000',
     });
     // As createWorker() does: a registry built by an older checkout gets the newer migrations.
     await migratePlatformSchema(options.databaseUrl, PLATFORM_MIGRATIONS);
@@ -154,6 +165,7 @@ export class OnboardingTarget {
       logger: ['error', 'warn'],
     });
     await worker.init();
+    if (options.roleReserve > 0) await fillRoleReserve(worker, options.roleReserve);
     const api = await NestFactory.createApplicationContext(
       ControlPlaneModule.forRoot(loadControlPlaneConfig(env('api'))),
       { logger: ['error', 'warn'] },
@@ -365,4 +377,18 @@ export class OnboardingTarget {
     await this.worker.close();
     await this.pool.end();
   }
+}
+
+/** Waits until the worker's first upkeep round has made every reserved role (untimed). */
+async function fillRoleReserve(worker: INestApplicationContext, size: number): Promise<void> {
+  const upkeep = worker.get(TenantRoleUpkeep);
+  const reserve = worker.get(TenantRoleReserveRepository);
+  const cluster = worker.get<ControlPlaneConfig>(CONTROL_PLANE_CONFIG).defaultTenantCluster;
+  for (let round = 0; round < 100; round++) {
+    await upkeep.refill();
+    const { ready, unready } = await reserve.counts(cluster);
+    if (ready >= size && unready === 0) return;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  throw new Error(`bench: the tenant role reserve did not reach ${size} ready roles`);
 }
