@@ -6,7 +6,13 @@
  * once and dropped by the worker. Catalog rows are read directly, not through the API.
  */
 import { randomUUID } from 'node:crypto';
-import { TENANT_ROLE_COMMENT_PREFIX, TenantTransactionRunner } from '@platform/database';
+import { loadControlPlaneConfig } from '@platform/config';
+import {
+  TENANT_ROLE_COMMENT_PREFIX,
+  TenantTransactionRunner,
+  migratePlatformSchema,
+} from '@platform/database';
+import { PLATFORM_MIGRATIONS } from '@platform/migrations';
 import { runInTenant } from '@platform/tenancy';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -15,6 +21,7 @@ import {
   type RunningPlatform,
   type TenantSummary,
 } from '../../../test/platform-harness';
+import { prepareTenantAccess } from '../src/tenant-access/prepare-tenant-access';
 
 const RESERVE = 4;
 const LOGIN = 'platform_data_plane';
@@ -231,6 +238,38 @@ describe(`tenant role reserve (TENANT_ROLE_RESERVE_SIZE=${RESERVE})`, () => {
     expect(roles.map((role) => role.name)).toEqual(ids.map(schemaOf).sort());
     const made = roles.find((role) => role.name === schemaOf(ids[1]));
     expect(made?.memberships).toMatch(new RegExp(`:${LOGIN}$`));
+  });
+
+  it('gives tenants whose roles went missing their roles back at start, in one commit', async () => {
+    const lost = await Promise.all([
+      platform.createTenant('reserve-c'),
+      platform.createTenant('reserve-d'),
+    ]);
+    for (const tenant of lost) {
+      await db.query(
+        `REASSIGN OWNED BY ${tenant.schema} TO CURRENT_USER; DROP OWNED BY ${tenant.schema};
+         DROP ROLE ${tenant.schema}`,
+      );
+    }
+    const schemas = lost.map((tenant) => tenant.schema);
+    expect(await cat.roleRows(schemas)).toEqual([]);
+
+    // What every control plane and worker start runs, under the registry's migration lock.
+    const config = loadControlPlaneConfig(platform.controlPlaneEnv);
+    await migratePlatformSchema(config.databaseUrl.reveal(), PLATFORM_MIGRATIONS, (registry) =>
+      prepareTenantAccess(registry, config),
+    );
+
+    const roles = await cat.roleRows(schemas);
+    expect(roles.map((role) => role.name)).toEqual([...schemas].sort());
+    expect(new Set(roles.map((role) => role.role)).size).toBe(1);
+    for (const tenant of lost) expect(await cat.schemaOwner(tenant.schema)).toBe(tenant.schema);
+    const token = await platform.signIn(lost[0].slug);
+    await request(platform.dataPlaneUrl)
+      .get('/api/projects')
+      .set('Host', platform.hostOf(lost[0].slug))
+      .set('Authorization', `Bearer ${token}`)
+      .expect(200);
   });
 });
 

@@ -1,7 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
 import type { ControlPlaneConfig } from '@platform/config';
-import { PLATFORM_SCHEMA, ensureTenantRole, prepareDataPlaneLogin } from '@platform/database';
+import {
+  PLATFORM_SCHEMA,
+  createTenantRoles,
+  ensureTenantRole,
+  prepareDataPlaneLogin,
+} from '@platform/database';
 import type { TenantRef } from '@platform/tenancy';
 
 const logger = new Logger('TenantAccess');
@@ -44,6 +49,9 @@ export async function prepareTenantAccess(
         );
       }
       const missing = await tenantsWithoutRole(registry, client, cluster.name);
+      // Missing roles in one commit first (data-plane backends rebuild their role lists once,
+      // not once per tenant); ensureTenantRole then only hands each schema over.
+      await createTenantRoles(client, missing, login.user);
       for (const tenant of missing) await ensureTenantRole(client, tenant, login.user);
       if (missing.length > 0) {
         logger.log(`Cluster "${cluster.name}": gave ${missing.length} tenant(s) their own role`);
