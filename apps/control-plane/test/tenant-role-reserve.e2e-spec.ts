@@ -13,6 +13,7 @@ import {
   migratePlatformSchema,
 } from '@platform/database';
 import { PLATFORM_MIGRATIONS } from '@platform/migrations';
+import { MetricsRegistry } from '@platform/observability';
 import { runInTenant } from '@platform/tenancy';
 import { Client } from 'pg';
 import request from 'supertest';
@@ -214,6 +215,17 @@ describe(`tenant role reserve (TENANT_ROLE_RESERVE_SIZE=${RESERVE})`, () => {
       .get('/api/tenant')
       .set('Host', platform.hostOf(a.slug))
       .expect(404);
+  });
+
+  it("reports the reserve and its batches in the worker's metrics", async () => {
+    const registry = platform.worker!.get(MetricsRegistry).registry;
+    const text = await registry.metrics();
+    expect(text).toContain('tenant_role_reserve{state="ready"} 4');
+    expect(text).toContain('tenant_role_reserve{state="unready"} 0');
+    expect(text).toContain('tenant_roles_retired_pending 0');
+    // Two batches made (4, then 2), one deleted pair dropped.
+    expect(text).toContain('tenant_roles_batched_total{action="created"} 6');
+    expect(text).toContain('tenant_roles_batched_total{action="dropped"} 2');
   });
 
   it('completes a batch a worker left half made (reserved ids whose roles are missing)', async () => {

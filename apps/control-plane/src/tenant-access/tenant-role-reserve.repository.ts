@@ -105,6 +105,13 @@ export class TenantRoleReserveRepository {
     return byCluster;
   }
 
+  async retiredCount(): Promise<number> {
+    const [row] = await this.registry.query<{ n: number }[]>(
+      'SELECT count(*)::int AS n FROM platform.retired_tenant_roles',
+    );
+    return row.n;
+  }
+
   async forgetRetired(roleNames: readonly string[]): Promise<void> {
     await this.registry.query(
       'DELETE FROM platform.retired_tenant_roles WHERE role_name = ANY($1::text[])',

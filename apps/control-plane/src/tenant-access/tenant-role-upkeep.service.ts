@@ -5,8 +5,10 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
 import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
 import { TenantRoleBatches } from '@platform/database';
+import { MetricsRegistry } from '@platform/observability';
 import { schemaNameForTenant } from '@platform/tenancy';
 import { PeriodicTask } from '../common/periodic-task';
 import { TenantRoleReserveRepository } from './tenant-role-reserve.repository';
@@ -30,12 +32,41 @@ const DROP_BATCH = 500;
 export class TenantRoleUpkeep implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TenantRoleUpkeep.name);
   private readonly task: PeriodicTask;
+  private readonly changed: Counter<'action'>;
 
   constructor(
     private readonly reserve: TenantRoleReserveRepository,
     private readonly batches: TenantRoleBatches,
     @Inject(CONTROL_PLANE_CONFIG) private readonly config: ControlPlaneConfig,
+    metrics: MetricsRegistry,
   ) {
+    this.changed = new Counter({
+      name: 'tenant_roles_batched_total',
+      help: 'Tenant roles this worker created ahead or dropped, in batches of one commit each',
+      labelNames: ['action'],
+      registers: [metrics.registry],
+    });
+    const cluster = config.defaultTenantCluster;
+    // Read at scrape time. Alert when `ready` stays 0: onboarding then changes a role per tenant.
+    new Gauge({
+      name: 'tenant_role_reserve',
+      help: 'Reserved tenant roles of the default cluster: ready, or still being made',
+      labelNames: ['state'],
+      registers: [metrics.registry],
+      async collect() {
+        const counts = await reserve.counts(cluster);
+        this.set({ state: 'ready' }, counts.ready);
+        this.set({ state: 'unready' }, counts.unready);
+      },
+    });
+    new Gauge({
+      name: 'tenant_roles_retired_pending',
+      help: "Deleted tenants' roles (stripped of everything) waiting to be dropped",
+      registers: [metrics.registry],
+      async collect() {
+        this.set(await reserve.retiredCount());
+      },
+    });
     this.task = new PeriodicTask(
       'tenant role upkeep',
       config.integrations.tenantRoleReserve.upkeepIntervalMs,
@@ -69,6 +100,7 @@ export class TenantRoleUpkeep implements OnApplicationBootstrap, OnApplicationSh
       ids.map((id) => ({ id, schemaName: schemaNameForTenant(id) })),
     );
     await this.reserve.markReady(ids);
+    this.changed.inc({ action: 'created' }, created);
     return created;
   }
 
@@ -76,8 +108,10 @@ export class TenantRoleUpkeep implements OnApplicationBootstrap, OnApplicationSh
   async dropRetired(): Promise<number> {
     let dropped = 0;
     for (const [cluster, names] of await this.reserve.retired(DROP_BATCH)) {
-      dropped += await this.batches.drop(cluster, names);
+      const count = await this.batches.drop(cluster, names);
       await this.reserve.forgetRetired(names);
+      this.changed.inc({ action: 'dropped' }, count);
+      dropped += count;
     }
     return dropped;
   }
