@@ -283,6 +283,28 @@ describe(`tenant role reserve (TENANT_ROLE_RESERVE_SIZE=${RESERVE})`, () => {
       .set('Authorization', `Bearer ${token}`)
       .expect(200);
   });
+
+  it("keeps a cluster's queue when dropping there fails, and still drops the others'", async () => {
+    const stranded = schemaOf(randomUUID());
+    await db.query(
+      `INSERT INTO platform.retired_tenant_roles (role_name, cluster) VALUES ($1, 'gone-cluster')`,
+      [stranded],
+    );
+    const doomed = await platform.createTenant('reserve-e');
+    await platform
+      .api()
+      .delete(`/v1/tenants/${doomed.id}`)
+      .set('Authorization', `Bearer ${platform.adminToken}`)
+      .expect(200);
+    await waitFor(
+      async () => (await cat.roleRows([doomed.schema])).length === 0,
+      "the deleted tenant's role dropped",
+    );
+    const { rows } = await db.query<{ role_name: string }>(
+      'SELECT role_name FROM platform.retired_tenant_roles',
+    );
+    expect(rows).toEqual([{ role_name: stranded }]);
+  });
 });
 
 describe('tenant role reserve with a warm pool', () => {

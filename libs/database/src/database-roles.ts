@@ -246,18 +246,29 @@ export async function dropTenantRoles(
   names: readonly string[],
 ): Promise<number> {
   if (names.length === 0) return 0;
-  const { rows } = await client.query<{ name: string }>(
-    `SELECT s.name FROM unnest($1::text[]) AS s(name)
-      WHERE EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = s.name)`,
-    [names.map((name) => assertTenantSchemaName(name))],
-  );
-  if (rows.length === 0) return 0;
-  const roles = rows.map((row) => quoteTenantSchema(row.name)).join(', ');
-  // One multi-statement query runs as one transaction.
-  await client.query(
-    `REASSIGN OWNED BY ${roles} TO CURRENT_USER; DROP OWNED BY ${roles}; DROP ROLE IF EXISTS ${roles}`,
-  );
-  return rows.length;
+  const checked = names.map((name) => assertTenantSchemaName(name));
+  await client.query('BEGIN');
+  try {
+    // Serialised with other batches, and existence read under the lock: two workers dropping
+    // the same queue must not trip over a role the other one dropped a moment ago.
+    await client.query("SELECT pg_advisory_xact_lock(hashtextextended('tenant-roles', 0))");
+    const { rows } = await client.query<{ name: string }>(
+      `SELECT s.name FROM unnest($1::text[]) AS s(name)
+        WHERE EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = s.name)`,
+      [checked],
+    );
+    if (rows.length > 0) {
+      const roles = rows.map((row) => quoteTenantSchema(row.name)).join(', ');
+      await client.query(
+        `REASSIGN OWNED BY ${roles} TO CURRENT_USER; DROP OWNED BY ${roles}; DROP ROLE ${roles}`,
+      );
+    }
+    await client.query('COMMIT');
+    return rows.length;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
 }
 
 /**

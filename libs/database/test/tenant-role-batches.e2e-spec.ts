@@ -171,6 +171,18 @@ describe('tenant role batches (real PostgreSQL)', () => {
     expect(schemas.rows).toEqual([{ owner: 'postgres' }, { owner: 'postgres' }]);
   });
 
+  it('lets two callers drop overlapping sets at once, each role dropped once', async () => {
+    const tenants = newTenants(6);
+    await createTenantRoles(client, tenants, LOGIN);
+    const names = tenants.map((tenant) => tenant.schemaName);
+    const [a, b] = await Promise.all([
+      dropTenantRoles(client, names.slice(0, 4)),
+      dropTenantRoles(other, names.slice(2)),
+    ]);
+    expect(a + b).toBe(6);
+    expect(await rolesOf(names)).toEqual([]);
+  });
+
   it('refuses a name that is not a tenant role, touching nothing', async () => {
     await expect(dropTenantRoles(client, ['postgres'])).rejects.toThrow(/tenant schema name/);
     await expect(dropTenantRoles(client, [`t_x'; DROP ROLE postgres; --`])).rejects.toThrow(
