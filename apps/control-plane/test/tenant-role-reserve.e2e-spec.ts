@@ -362,3 +362,47 @@ describe('tenant role reserve with a warm pool', () => {
     expect(await cat.schemaOwner(schemaOf(next.id))).toBe(schemaOf(next.id));
   });
 });
+
+describe('tenant role reserve, emptied faster than it refills', () => {
+  let platform: RunningPlatform;
+  let db: Client;
+  let cat: ReturnType<typeof catalog>;
+
+  beforeAll(async () => {
+    platform = await startPlatform({
+      controlPlaneEnv: {
+        TENANT_ROLE_RESERVE_SIZE: '2',
+        // One round at start and no other during the test.
+        TENANT_ROLE_UPKEEP_INTERVAL_MS: '3600000',
+      },
+    });
+    db = new Client({ connectionString: platform.database.url });
+    await db.connect();
+    cat = catalog(db);
+  });
+
+  afterAll(async () => {
+    await db?.end();
+    await platform?.stop();
+  });
+
+  const misses = async () => {
+    const text = await platform.controlPlane.get(MetricsRegistry).registry.metrics();
+    return Number(/^tenant_role_reserve_misses_total (\d+)$/m.exec(text)?.[1]);
+  };
+
+  it('makes its own role when the reserve is empty, and counts it as a miss', async () => {
+    const reserved = await cat.readyReserve(2);
+    const first = await platform.createTenant('reserve-g1');
+    const second = await platform.createTenant('reserve-g2');
+    expect([first.id, second.id]).toEqual(reserved.map((row) => row.tenant_id));
+    expect(await misses()).toBe(0);
+
+    const third = await platform.createTenant('reserve-g3');
+    expect(reserved.map((row) => row.tenant_id)).not.toContain(third.id);
+    expect(await misses()).toBe(1);
+    const [role] = await cat.roleRows([third.schema]);
+    expect(role.memberships).toMatch(new RegExp(`:${LOGIN}$`));
+    expect(await cat.schemaOwner(third.schema)).toBe(third.schema);
+  });
+});

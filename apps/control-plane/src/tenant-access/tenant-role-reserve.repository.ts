@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { Counter } from 'prom-client';
 import type { DataSource, EntityManager } from 'typeorm';
+import { CONTROL_PLANE_CONFIG, type ControlPlaneConfig } from '@platform/config';
+import { MetricsRegistry } from '@platform/observability';
 
 /**
  * The registry's side of batched tenant roles (see TenantRoleUpkeep): ids of tenants to come
@@ -10,7 +13,21 @@ import type { DataSource, EntityManager } from 'typeorm';
  */
 @Injectable()
 export class TenantRoleReserveRepository {
-  constructor(@InjectDataSource() private readonly registry: DataSource) {}
+  private readonly batching: boolean;
+  private readonly misses: Counter;
+
+  constructor(
+    @InjectDataSource() private readonly registry: DataSource,
+    @Inject(CONTROL_PLANE_CONFIG) config: ControlPlaneConfig,
+    metrics: MetricsRegistry,
+  ) {
+    this.batching = config.integrations.tenantRoleReserve.size > 0;
+    this.misses = new Counter({
+      name: 'tenant_role_reserve_misses_total',
+      help: 'New tenants and warm-pool schemas that found no reserved role and made their own',
+      registers: [metrics.registry],
+    });
+  }
 
   /**
    * Inside the caller's transaction: takes the oldest ready reserved id of `cluster`, or returns
@@ -26,7 +43,10 @@ export class TenantRoleReserveRepository {
         RETURNING tenant_id`,
       [cluster],
     );
-    return rows[0]?.tenant_id ?? null;
+    const id = rows[0]?.tenant_id ?? null;
+    // Each miss is a role change on the cluster, which the reserve is there to avoid.
+    if (id === null && this.batching) this.misses.inc();
+    return id;
   }
 
   /**
