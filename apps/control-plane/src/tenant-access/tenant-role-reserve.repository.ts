@@ -111,12 +111,18 @@ export class TenantRoleReserveRepository {
     );
   }
 
-  /** Every cluster with roles waiting to be dropped, and their names (oldest first). */
-  async retired(limit: number): Promise<Map<string, string[]>> {
+  /**
+   * Every cluster with roles waiting to be dropped, and up to `limitPerCluster` of their names
+   * (oldest first): a cluster whose queue cannot be dropped never crowds out the others.
+   */
+  async retired(limitPerCluster: number): Promise<Map<string, string[]>> {
     const rows = await this.registry.query<{ role_name: string; cluster: string }[]>(
-      `SELECT role_name, cluster FROM platform.retired_tenant_roles
-        ORDER BY retired_at, role_name LIMIT $1`,
-      [limit],
+      `SELECT role_name, cluster FROM (
+         SELECT role_name, cluster, retired_at,
+                row_number() OVER (PARTITION BY cluster ORDER BY retired_at, role_name) AS n
+           FROM platform.retired_tenant_roles) AS queued
+        WHERE n <= $1 ORDER BY retired_at, role_name`,
+      [limitPerCluster],
     );
     const byCluster = new Map<string, string[]>();
     for (const row of rows) {

@@ -13,7 +13,7 @@ import { schemaNameForTenant } from '@platform/tenancy';
 import { PeriodicTask } from '../common/periodic-task';
 import { TenantRoleReserveRepository } from './tenant-role-reserve.repository';
 
-/** At most this many deleted tenants' roles are dropped in one commit. */
+/** At most this many deleted tenants' roles of one cluster are dropped in one commit. */
 const DROP_BATCH = 500;
 
 /**
