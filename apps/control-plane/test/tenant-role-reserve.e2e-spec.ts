@@ -22,26 +22,13 @@ import {
   type RunningPlatform,
   type TenantSummary,
 } from '../../../test/platform-harness';
+import { waitFor } from '../../../test/wait-for';
 import { prepareTenantAccess } from '../src/tenant-access/prepare-tenant-access';
 
 const RESERVE = 4;
 const LOGIN = 'platform_data_plane';
 const PERMISSION_DENIED = '42501';
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-async function waitFor<T>(
-  probe: () => Promise<T | null | undefined | false>,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 const schemaOf = (id: string) => `t_${id.replace(/-/g, '')}`;
 
@@ -95,6 +82,19 @@ function catalog(db: Client) {
   };
 }
 
+/** A platform with the given control-plane settings, a registry client and catalog reads. */
+async function startWith(controlPlaneEnv: Record<string, string>) {
+  const platform = await startPlatform({ controlPlaneEnv });
+  const db = new Client({ connectionString: platform.database.url });
+  await db.connect();
+  return { platform, db, cat: catalog(db) };
+}
+
+async function stop(platform: RunningPlatform | undefined, db: Client | undefined) {
+  await db?.end();
+  await platform?.stop();
+}
+
 describe(`tenant role reserve (TENANT_ROLE_RESERVE_SIZE=${RESERVE})`, () => {
   let platform: RunningPlatform;
   let db: Client;
@@ -104,21 +104,12 @@ describe(`tenant role reserve (TENANT_ROLE_RESERVE_SIZE=${RESERVE})`, () => {
   let b: TenantSummary;
 
   beforeAll(async () => {
-    platform = await startPlatform({
-      controlPlaneEnv: {
-        TENANT_ROLE_RESERVE_SIZE: String(RESERVE),
-        TENANT_ROLE_UPKEEP_INTERVAL_MS: '200',
-      },
-    });
-    db = new Client({ connectionString: platform.database.url });
-    await db.connect();
-    cat = catalog(db);
+    ({ platform, db, cat } = await startWith({
+      TENANT_ROLE_RESERVE_SIZE: String(RESERVE),
+      TENANT_ROLE_UPKEEP_INTERVAL_MS: '200',
+    }));
   });
-
-  afterAll(async () => {
-    await db?.end();
-    await platform?.stop();
-  });
+  afterAll(() => stop(platform, db));
 
   it('makes the reserved roles in one commit, each granted to the data plane', async () => {
     firstBatch = await cat.readyReserve(RESERVE);
@@ -313,23 +304,14 @@ describe('tenant role reserve with a warm pool', () => {
   let cat: ReturnType<typeof catalog>;
 
   beforeAll(async () => {
-    platform = await startPlatform({
-      controlPlaneEnv: {
-        TENANT_ROLE_RESERVE_SIZE: '3',
-        TENANT_ROLE_UPKEEP_INTERVAL_MS: '200',
-        WARM_POOL_SIZE: '1',
-        WARM_POOL_REFILL_INTERVAL_MS: '200',
-      },
-    });
-    db = new Client({ connectionString: platform.database.url });
-    await db.connect();
-    cat = catalog(db);
+    ({ platform, db, cat } = await startWith({
+      TENANT_ROLE_RESERVE_SIZE: '3',
+      TENANT_ROLE_UPKEEP_INTERVAL_MS: '200',
+      WARM_POOL_SIZE: '1',
+      WARM_POOL_REFILL_INTERVAL_MS: '200',
+    }));
   });
-
-  afterAll(async () => {
-    await db?.end();
-    await platform?.stop();
-  });
+  afterAll(() => stop(platform, db));
 
   const pooled = async () =>
     (
@@ -369,22 +351,13 @@ describe('tenant role reserve, emptied faster than it refills', () => {
   let cat: ReturnType<typeof catalog>;
 
   beforeAll(async () => {
-    platform = await startPlatform({
-      controlPlaneEnv: {
-        TENANT_ROLE_RESERVE_SIZE: '2',
-        // One round at start and no other during the test.
-        TENANT_ROLE_UPKEEP_INTERVAL_MS: '3600000',
-      },
-    });
-    db = new Client({ connectionString: platform.database.url });
-    await db.connect();
-    cat = catalog(db);
+    ({ platform, db, cat } = await startWith({
+      TENANT_ROLE_RESERVE_SIZE: '2',
+      // One round at start and no other during the test.
+      TENANT_ROLE_UPKEEP_INTERVAL_MS: '3600000',
+    }));
   });
-
-  afterAll(async () => {
-    await db?.end();
-    await platform?.stop();
-  });
+  afterAll(() => stop(platform, db));
 
   const misses = async () => {
     const text = await platform.controlPlane.get(MetricsRegistry).registry.metrics();

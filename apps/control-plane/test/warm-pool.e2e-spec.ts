@@ -14,6 +14,7 @@ import {
   startPlatform,
   type RunningPlatform,
 } from '../../../test/platform-harness';
+import { waitFor } from '../../../test/wait-for';
 import { killHard, migrateFleet, runRows, spawnWorker, versionsBySchema } from './fleet-helpers';
 
 const POOL_SIZE = 3;
@@ -63,20 +64,6 @@ interface TenantView {
   templateVersion: number;
   createdAt: string;
   provisioningSteps: StepView[];
-}
-
-async function waitFor<T>(
-  probe: () => Promise<T | null | undefined | false>,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(100);
-  }
 }
 
 /** Registry reads that do not go through the API under test. */
