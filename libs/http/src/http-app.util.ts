@@ -5,7 +5,7 @@ import { Logger } from 'nestjs-pino';
 import { jsonBodyParser } from './json-body.middleware';
 import { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 import { rejectNulCharacters } from './nul-character.middleware';
-import { RequestTimeoutInterceptor } from './request-timeout.interceptor';
+import { RequestTimeoutGuard } from './request-timeout';
 import { securityHeaders } from './security-headers.middleware';
 import { applyServerTimeouts } from './server-timeouts';
 import { strictCorsOptions } from './strict-cors.options';
@@ -40,7 +40,7 @@ export function applyHttpDefaults(app: NestExpressApplication, defaults: HttpDef
   app.use(jsonBodyParser(defaults.bodyLimit, defaults.rawBodyRoutes));
   app.use(rejectNulCharacters());
   app.useGlobalPipes(strictValidationPipe());
-  app.useGlobalInterceptors(new RequestTimeoutInterceptor(defaults.requestTimeoutMs));
+  app.useGlobalGuards(new RequestTimeoutGuard(defaults.requestTimeoutMs));
   applyServerTimeouts(app.getHttpServer(), defaults.requestTimeoutMs);
   app.enableShutdownHooks();
 }

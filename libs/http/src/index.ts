@@ -8,11 +8,7 @@ export { httpErrorBody } from './http-error-body';
 export { PUBLIC_ROUTE, PublicRoute } from './public-route.decorator';
 export { rejectNulCharacters } from './nul-character.middleware';
 export { sendNonDomainError } from './non-domain-error';
-export {
-  NoRequestTimeout,
-  RequestTimeoutException,
-  RequestTimeoutInterceptor,
-} from './request-timeout.interceptor';
+export { NoRequestTimeout, RequestTimeoutException, RequestTimeoutGuard } from './request-timeout';
 export {
   API_CONTENT_SECURITY_POLICY,
   SWAGGER_UI_CONTENT_SECURITY_POLICY,

@@ -2,7 +2,7 @@ import { HttpException, HttpStatus, type Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ErrorBody } from './error-body';
 import { httpErrorBody } from './http-error-body';
-import { RequestTimeoutException } from './request-timeout.interceptor';
+import { RequestTimeoutException } from './request-timeout';
 
 /** The id pino-http gave the request (or the caller's X-Request-Id), to quote in a 500. */
 function requestIdOf(response: Response): string | undefined {
@@ -29,7 +29,8 @@ export function sendNonDomainError(exception: unknown, response: Response, logge
     return;
   }
   logger.error(exception instanceof Error ? exception.stack : String(exception));
-  // A stream that fails after its headers went out cannot change its status: cut it short.
+  // A stream that fails after its headers went out cannot change its status: cut it short. (A
+  // response already finished, e.g. answered 503 by its deadline, has no socket left to cut.)
   if (response.headersSent) {
     response.destroy();
     return;

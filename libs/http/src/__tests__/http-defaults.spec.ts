@@ -3,6 +3,7 @@
  * the purpose (a slow handler, a raw upload, a failing query): headers, CORS, JSON-only bodies,
  * the handler and server timeouts, and what a 500 may say.
  */
+import { Agent, get as httpGet, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import {
@@ -29,7 +30,7 @@ import { interval, map, take, type Observable } from 'rxjs';
 import request from 'supertest';
 import { applyHttpDefaults } from '../http-app.util';
 import { sendNonDomainError } from '../non-domain-error';
-import { NoRequestTimeout } from '../request-timeout.interceptor';
+import { NoRequestTimeout } from '../request-timeout';
 import { API_CONTENT_SECURITY_POLICY } from '../security-headers.middleware';
 
 const TIMEOUT_MS = 300;
@@ -60,6 +61,14 @@ class ProbeController {
     await sleep(TIMEOUT_MS * 2);
     lateWrites += 1;
     return { late: true };
+  }
+
+  /** Fails only after its deadline has been answered, as a query cut by statement_timeout does. */
+  @Get('slow-failure')
+  async slowFailure(): Promise<never> {
+    await sleep(TIMEOUT_MS * 2);
+    lateWrites += 1;
+    throw new FakePgError();
   }
 
   @Get('slow-exempt')
@@ -298,9 +307,43 @@ describe('applyHttpDefaults', () => {
         message: expect.stringContaining(`${TIMEOUT_MS} ms`),
       });
       expect(Date.now() - started).toBeLessThan(TIMEOUT_MS * 2);
-      await sleep(TIMEOUT_MS * 2);
-      expect(lateWrites).toBe(1); // the handler finished...
+      const errors = jest.spyOn(Logger.prototype, 'error');
+      try {
+        await sleep(TIMEOUT_MS * 2);
+        expect(lateWrites).toBe(1); // the handler finished...
+        expect(errors).not.toHaveBeenCalled(); // ...its answer went nowhere, quietly...
+      } finally {
+        errors.mockRestore();
+      }
       await request(url).get('/fast').expect(200); // ...and the server is fine
+    });
+
+    it('drops a late failure too, and keeps the connection for the client’s next request', async () => {
+      lateWrites = 0;
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const send = (path: string) =>
+        new Promise<{ status: number; body: string; reused: boolean }>((resolve, reject) => {
+          const req: ClientRequest = httpGet(`${url}${path}`, { agent }, (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, body, reused: req.reusedSocket }),
+            );
+          });
+          req.on('error', reject);
+        });
+      try {
+        const timedOut = await send('/slow-failure');
+        expect(timedOut.status).toBe(503);
+        expect(JSON.parse(timedOut.body)).toMatchObject({ error: 'request_timeout' });
+        await sleep(TIMEOUT_MS * 2);
+        expect(lateWrites).toBe(1); // the handler failed after the 503...
+        const next = await send('/fast');
+        // ...and neither its error nor a second answer reached the connection.
+        expect(next).toEqual({ status: 200, body: '{"ok":true}', reused: true });
+      } finally {
+        agent.destroy();
+      }
     });
 
     it('does not time out an exempt handler or a server-sent event stream', async () => {
