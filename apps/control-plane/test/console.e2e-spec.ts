@@ -195,9 +195,11 @@ describe('the ops console', () => {
     await page.locator('.tenant-status[data-status="active"]').waitFor(WAIT);
     const steps = page.locator('ol.steps > li');
     expect(await steps.count()).toBe(9);
-    // (Strings run in the page: this file is compiled without the DOM's types.)
+    // (Strings run in the page: this file is compiled without the DOM's types.) The string must
+    // be an arrow function: playwright evals it once and keeps the function, whereas a bare
+    // expression is eval'd again on every poll, which the console's CSP refuses.
     await page.waitForFunction(
-      `[...document.querySelectorAll('ol.steps > li')]
+      `() => [...document.querySelectorAll('ol.steps > li')]
          .every((li) => ['done', 'skipped'].includes(li.dataset.status))`,
       undefined,
       WAIT,
