@@ -139,7 +139,7 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
         const response = await api()
           .get(`/v1/tenants/${idOrSlug}`)
           .set('Authorization', `Bearer ${adminToken}`);
-        if (response.status === 200 && response.body.status === status && recorded(response.body)) {
+        if (response.status === 200 && response.body.status === status) {
           return response.body as TenantSummary;
         }
         if (Date.now() > deadline) {
@@ -196,13 +196,4 @@ export async function startPlatform(options: PlatformOptions = {}): Promise<Runn
     },
   };
   return platform;
-}
-
-/**
- * An active tenant's last step (activate) is recorded just after its work turned the tenant
- * active: until then the view reads `active` with that step `running`. Callers waiting for
- * `active` get the view once that record is in too.
- */
-function recorded(view: { status?: string; provisioningSteps?: { status: string }[] }): boolean {
-  return view.status !== 'active' || !view.provisioningSteps?.some((s) => s.status === 'running');
 }

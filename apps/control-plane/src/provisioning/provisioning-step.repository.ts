@@ -29,22 +29,27 @@ export class ProvisioningStepRepository {
     return new Set(rows.map((row) => row.step));
   }
 
+  /**
+   * Never over a done record: the runner writes the start while the step works, and a step
+   * that records itself with its work (activate) may be done before this lands.
+   */
   async started(tenantId: string, step: string): Promise<void> {
     await queryWithRelaxedCommit(
       this.registry,
       `UPDATE platform.provisioning_steps
           SET status = 'running', attempts = attempts + 1, started_at = now(), finished_at = NULL
-        WHERE tenant_id = $1 AND step = $2`,
+        WHERE tenant_id = $1 AND step = $2 AND status NOT IN ('succeeded', 'skipped')`,
       [tenantId, step],
     );
   }
 
+  /** Leaves a record the step wrote with its work (activate) as that step wrote it. */
   async succeeded(tenantId: string, step: string, durationMs: number): Promise<void> {
     await queryWithRelaxedCommit(
       this.registry,
       `UPDATE platform.provisioning_steps
           SET status = 'succeeded', last_error = NULL, finished_at = now(), duration_ms = $3
-        WHERE tenant_id = $1 AND step = $2`,
+        WHERE tenant_id = $1 AND step = $2 AND status <> 'succeeded'`,
       [tenantId, step, durationMs],
     );
   }

@@ -62,10 +62,10 @@ export class TenantProvisioner {
 
   private async provisionSteps(tenant: TenantEntity, attempt: ProvisioningAttempt): Promise<void> {
     const tenantId = tenant.id;
-    // Already active: the worker that ran the activate step died after its update and before
-    // its record, and Bull re-ran the stalled job. Activation comes last, so that record is
-    // the only one missing; the step's conditional update is a no-op and this run records it.
-    // Nothing else runs for an active tenant.
+    // Already active: the worker that ran the activate step died after it, and Bull re-ran the
+    // stalled job. Activation comes last and records itself with its update, so this run finds
+    // it done (a record from before that change is written now). Nothing else runs for an
+    // active tenant.
     const steps =
       tenant.status === 'active'
         ? this.pipeline.steps.filter((step) => step.name === 'activate')
