@@ -6,6 +6,11 @@ import { TenantContext } from '@platform/tenancy';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{8,128}$/;
 
+/** What a request's logger carries (pino-http's `req` binding); other loggers carry no `req`. */
+interface Bindings {
+  readonly req?: { readonly id?: unknown };
+}
+
 /** Whether a logger at `level` writes the `info` line that closes every request. */
 export function writesRequestLines(level: string): boolean {
   const value = levels.values[level];
@@ -28,9 +33,16 @@ export function loggingOptions(service: string, level: string): Params {
           ? header
           : randomUUID();
       },
-      mixin: () => {
+      // The request id is read back from the request's logger (pino-http binds `req` to it)
+      // only when a line is written. Bound instead as its own child logger (`customProps`), it
+      // cost every request ~15 µs, written lines or not: most of pino-http's share of the CPU.
+      mixin: (_line: object, _level: number, logger: { bindings(): Bindings }) => {
+        const requestId = logger.bindings().req?.id;
         const tenant = TenantContext.currentOrNull();
-        return tenant ? { tenantId: tenant.id } : {};
+        return {
+          ...(requestId === undefined ? {} : { requestId }),
+          ...(tenant ? { tenantId: tenant.id } : {}),
+        };
       },
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
@@ -44,7 +56,6 @@ export function loggingOptions(service: string, level: string): Params {
               request.url === '/metrics' || (request.url ?? '').startsWith('/health'),
           }
         : false,
-      customProps: (request: IncomingMessage) => ({ requestId: request.id }),
     },
   };
 }

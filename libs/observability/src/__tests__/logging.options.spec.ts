@@ -38,9 +38,11 @@ async function serve(level: string) {
   const options = loggingOptions('probe', level).pinoHttp as Options;
   const logRequest = pinoHttp(options, sink);
   const finishListeners: number[] = [];
+  const boundKeys: string[][] = [];
   const server: Server = createServer((req, res) => {
     logRequest(req, res);
     finishListeners.push(res.listenerCount('finish'));
+    boundKeys.push(Object.keys(req.log.bindings()));
     const answer = () => {
       req.log.warn('handler note');
       res.end('ok');
@@ -62,7 +64,7 @@ async function serve(level: string) {
   // pino writes asynchronously to a stream: let the last line arrive.
   const settle = () => new Promise((resolve) => setImmediate(resolve));
   const close = () => new Promise((resolve) => server.close(resolve));
-  return { lines, finishListeners, get, settle, close };
+  return { lines, finishListeners, boundKeys, logger: logRequest.logger, get, settle, close };
 }
 
 describe('writesRequestLines', () => {
@@ -122,6 +124,20 @@ describe('request logging at info', () => {
     await probe.settle();
     const [line] = probe.lines.filter((entry) => entry.msg === 'request completed');
     expect(line?.requestId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('binds each request’s logger once; the ids join a line only when it is written', async () => {
+    probe.lines.length = 0;
+    probe.boundKeys.length = 0;
+    await probe.get('/projects', { 'x-request-id': 'req-bound-000001' });
+    probe.logger.warn('outside any request');
+    await probe.settle();
+    // One child logger per request, bound to `req` alone: no second child for the request id.
+    expect(probe.boundKeys).toEqual([['name', 'req']]);
+    const outside = probe.lines.find((line) => line.msg === 'outside any request');
+    expect(outside?.level).toBe(40);
+    expect(outside).not.toHaveProperty('requestId');
+    expect(outside).not.toHaveProperty('tenantId');
   });
 
   it('writes no request line for health probes and metrics scrapes', async () => {
