@@ -80,4 +80,24 @@ export default tseslint.config(
       ),
     },
   },
+  {
+    // The framework-floor spike: a CommonJS project of its own (own package.json, not built),
+    // so no TypeScript program either; it reads its settings from the environment.
+    files: ['bench/framework-floor/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'commonjs',
+      globals: Object.fromEntries(
+        ['Buffer', '__dirname', 'console', 'process', 'require', 'setTimeout', 'clearTimeout'].map(
+          (name) => [name, 'readonly'],
+        ),
+      ),
+    },
+    rules: {
+      ...tseslint.configs.disableTypeChecked.rules,
+      '@typescript-eslint/no-require-imports': 'off',
+      'no-restricted-properties': 'off',
+    },
+  },
 );
