@@ -253,11 +253,10 @@ describe('data plane HTTPS: certificates by SNI, HTTP-01, redirect', () => {
     serials[subject] = pair.serialNumber;
   }
 
-  /** Polls handshakes until `serverName` is served `serial` (pub/sub is asynchronous). */
   /**
-   * Handshakes until `serverName` gets the certificate with `serial`. Refused handshakes count as
-   * "not yet" until the deadline: after an event that makes a hostname served again, the replica
-   * refuses it until the event arrives.
+   * Polls handshakes until `serverName` is served `serial` (pub/sub is asynchronous). A refused
+   * handshake counts as "not yet" until the deadline: after an event that makes a hostname
+   * served again, the replica refuses it until the event arrives.
    */
   async function waitForSerial(serverName: string, serial: string): Promise<PeerCertificate> {
     const deadline = Date.now() + 5_000;
