@@ -1,6 +1,7 @@
 /**
- * Server (1), the baseline: the same NestJS endpoint without tenancy. Same HTTP defaults
- * (`applyHttpDefaults`: pino logger, JSON body parser, strict validation pipe), same
+ * Server (1), the baseline: the same NestJS endpoint without tenancy. Same adapter (Fastify)
+ * and HTTP defaults (`applyFastifyHttpDefaults`: pino logger, JSON body parser, strict
+ * validation pipe), same
  * observability module (request logging and the HTTP metrics middleware), same query DTO, the
  * same kind of HS256 bearer token verified the same way (jsonwebtoken with a KeyObject, and the
  * same cache of tokens already verified), and the same SQL through one shared pg Pool of the
@@ -27,12 +28,12 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { verify, type JwtPayload } from 'jsonwebtoken';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request } from 'express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyRequest } from 'fastify';
 import { Pool } from 'pg';
 import { DATA_PLANE_CONFIG, PlatformConfigModule, type DataPlaneConfig } from '@platform/config';
-import { applyHttpDefaults } from '@platform/http';
-import { ObservabilityModule, READINESS_CHECKS } from '@platform/observability';
+import { applyFastifyHttpDefaults, fastifyServerOptions } from '@platform/http';
+import { ObservabilityModule, READINESS_CHECKS, requestIdFor } from '@platform/observability';
 import { quoteTenantSchema } from '@platform/tenancy';
 import { kidOf } from '../../apps/data-plane/src/auth/tenant-key-set';
 import { VerifiedTokenCache } from '../../apps/data-plane/src/auth/verified-token.cache';
@@ -75,7 +76,7 @@ class BaselineAuthGuard implements CanActivate, OnModuleInit {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request>();
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
     const match = /^Bearer ([A-Za-z0-9._-]{10,4096})$/.exec(request.headers.authorization ?? '');
     if (!match) throw new UnauthorizedException();
     if (this.verified.get('', match[1])) return true;
@@ -159,11 +160,12 @@ class BaselineModule {
 export async function createBaselineApp(
   config: DataPlaneConfig,
   schema: string,
-): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(
+): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
     BaselineModule.forRoot(config, schema),
+    new FastifyAdapter(fastifyServerOptions(requestIdFor)),
     { bufferLogs: true, bodyParser: false },
   );
-  applyHttpDefaults(app, { bodyLimit: config.bodyLimit, ...config.http });
+  applyFastifyHttpDefaults(app, { bodyLimit: config.bodyLimit, ...config.http });
   return app;
 }

@@ -1,7 +1,13 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyServerOptions } from 'fastify';
+import type { ErrorBody } from './error-body';
 import { Logger } from 'nestjs-pino';
+import { answerClientError } from './client-error';
+import { useJsonBodies } from './fastify-json-body';
+import { answerJson } from './node-response';
 import { jsonBodyParser } from './json-body.middleware';
 import { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 import { rejectNulCharacters } from './nul-character.middleware';
@@ -25,7 +31,8 @@ export interface HttpDefaults {
 }
 
 /**
- * What both apps set on their HTTP server, in one place so they cannot drift apart. Order
+ * What both apps set on their HTTP server, in one place so they cannot drift apart, whichever
+ * adapter serves them (the control plane runs on Express, the data plane on Fastify). Order
  * matters: headers and CORS first (every answer carries them, refusals included), then the
  * media-type check, then parsing, then what inspects the parsed body.
  */
@@ -39,9 +46,34 @@ export function applyHttpDefaults(app: NestExpressApplication, defaults: HttpDef
   app.use(requireJsonBodies(defaults.rawBodyRoutes));
   app.use(jsonBodyParser(defaults.bodyLimit, defaults.rawBodyRoutes));
   app.use(rejectNulCharacters());
+  applyHandlerDefaults(app, defaults);
+}
+
+/**
+ * The same defaults on Fastify. Its middleware (@fastify/middie) runs before the body is read,
+ * so the body's checks (size, JSON, depth, NUL) happen in its JSON parser instead, with the same
+ * answers; the middleware's NUL check then only sees the URL.
+ */
+export function applyFastifyHttpDefaults(
+  app: NestFastifyApplication,
+  defaults: HttpDefaults,
+): void {
+  app.useLogger(app.get(Logger));
+  app.use(securityHeaders({ trustedProxies: defaults.trustedProxies }));
+  // The same options: @fastify/cors calls `origin` as the cors package does.
+  type FastifyCors = Parameters<NestFastifyApplication['enableCors']>[0];
+  app.enableCors(strictCorsOptions(defaults.corsAllowedOrigins) as FastifyCors);
+  app.use(requireJsonBodies(defaults.rawBodyRoutes));
+  app.use(rejectNulCharacters());
+  const fastify = app.getHttpAdapter().getInstance();
+  useJsonBodies(fastify, defaults.bodyLimit, defaults.rawBodyRoutes);
+  applyHandlerDefaults(app, defaults);
+}
+
+function applyHandlerDefaults(app: INestApplication, defaults: HttpDefaults): void {
   app.useGlobalPipes(strictValidationPipe());
   app.useGlobalGuards(new RequestTimeoutGuard(defaults.requestTimeoutMs));
-  applyServerTimeouts(app.getHttpServer(), defaults.requestTimeoutMs);
+  applyServerTimeouts(app.getHttpServer() as Server, defaults.requestTimeoutMs);
   app.enableShutdownHooks();
 }
 
@@ -50,4 +82,33 @@ export async function listenOn(app: INestApplication, port: number, host: string
   const server = app.getHttpServer() as Server;
   const address = server.address();
   return typeof address === 'object' && address ? address.port : port;
+}
+
+/**
+ * Fastify's server options for our apps: routing as lenient as Express's where a client could
+ * tell (a trailing slash), and path parameters as long as a file name may be (Fastify answers
+ * 404 past 100 characters by default). URLs it cannot decode get our 400, not its own body.
+ * `genReqId` names the request for Fastify and for the request logger alike (pino-http keeps
+ * the id Fastify's middleware puts on the request).
+ */
+export function fastifyServerOptions(
+  genReqId: (request: IncomingMessage) => string,
+): FastifyServerOptions {
+  return {
+    genReqId,
+    requestIdHeader: false,
+    clientErrorHandler: answerClientError,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_048 },
+    frameworkErrors: (error, _request, reply) => {
+      const body: ErrorBody = {
+        error: error.code === 'FST_ERR_BAD_URL' ? 'malformed_url' : 'bad_request',
+        message:
+          error.code === 'FST_ERR_BAD_URL'
+            ? 'the URL is not validly percent-encoded'
+            : error.message,
+      };
+      // Before routing: no hook would see this answer, so it goes on Node's response directly.
+      answerJson(reply.raw, 400, body);
+    },
+  };
 }

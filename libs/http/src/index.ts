@@ -1,5 +1,20 @@
 export type { ErrorBody, FieldProblem } from './error-body';
-export { applyHttpDefaults, listenOn, type HttpDefaults } from './http-app.util';
+export {
+  applyFastifyHttpDefaults,
+  applyHttpDefaults,
+  fastifyServerOptions,
+  listenOn,
+  type HttpDefaults,
+} from './http-app.util';
+export { BodyRejectedException } from './fastify-json-body';
+export {
+  answerJson,
+  nodeRequestOf,
+  nodeResponseOf,
+  type AnyResponse,
+  type NextFunction,
+  type NodeMiddleware,
+} from './node-response';
 export { jsonBodyParser } from './json-body.middleware';
 export { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 export { strictValidationPipe } from './validation.pipe';

@@ -10,7 +10,7 @@ import { isRawBodyRoute, type RawBodyRoute } from './json-only.middleware';
 export const MAX_JSON_DEPTH = 32;
 
 /** Iterative on purpose: a recursive walk would overflow on the very bodies it looks for. */
-function nestedDeeperThan(value: unknown, limit: number): boolean {
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [current, depth] = stack.pop()!;

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { RequestHandler } from 'express';
 import type { ErrorBody } from './error-body';
+import { answerJson, type NodeMiddleware } from './node-response';
 
 /**
  * A route that takes its body as raw bytes rather than JSON (an upload). It is exempt from the
@@ -39,9 +39,9 @@ export function isRawBodyRoute(request: IncomingMessage, routes: readonly RawBod
  * "simple request" door: a cross-site form or `text/plain` fetch can reach us without a CORS
  * preflight, but never with a body we would act on.
  */
-export function requireJsonBodies(rawBodyRoutes: readonly RawBodyRoute[] = []): RequestHandler {
+export function requireJsonBodies(rawBodyRoutes: readonly RawBodyRoute[] = []): NodeMiddleware {
   return (request, response, next) => {
-    if (!METHODS_WITH_BODY.has(request.method) || !hasBody(request)) return next();
+    if (!METHODS_WITH_BODY.has(request.method ?? '') || !hasBody(request)) return next();
     if (isRawBodyRoute(request, rawBodyRoutes)) return next();
     const mediaType = (request.headers['content-type'] ?? '').split(';')[0].trim();
     if (JSON_TYPE.test(mediaType)) return next();
@@ -51,6 +51,6 @@ export function requireJsonBodies(rawBodyRoutes: readonly RawBodyRoute[] = []): 
         mediaType ? JSON.stringify(mediaType.slice(0, 100)) : 'no Content-Type'
       })`,
     };
-    response.status(415).json(body);
+    answerJson(response, 415, body);
   };
 }

@@ -7,8 +7,8 @@ import {
 } from '@nestjs/common';
 import { SSE_METADATA } from '@nestjs/common/constants';
 import { Reflector } from '@nestjs/core';
-import type { Response } from 'express';
 import type { ErrorBody } from './error-body';
+import { answerJson, nodeResponseOf, type AnyResponse } from './node-response';
 
 const NO_REQUEST_TIMEOUT = 'platform:no-request-timeout';
 
@@ -58,39 +58,45 @@ export class RequestTimeoutGuard implements CanActivate {
       !this.reflector.getAllAndOverride<boolean>(SSE_METADATA, targets) &&
       !this.reflector.getAllAndOverride<boolean>(NO_REQUEST_TIMEOUT, targets)
     ) {
-      this.arm(context.switchToHttp().getResponse<Response>());
+      this.arm(context.switchToHttp().getResponse<AnyResponse>());
     }
     return true;
   }
 
-  private arm(response: Response): void {
+  private arm(response: AnyResponse): void {
     const timer = setTimeout(() => this.expire(response), this.timeoutMs);
     const disarm = () => clearTimeout(timer);
-    response.once('finish', disarm);
-    response.once('close', disarm);
+    const node = nodeResponseOf(response);
+    node.once('finish', disarm);
+    node.once('close', disarm);
   }
 
-  private expire(response: Response): void {
+  private expire(response: AnyResponse): void {
+    const node = nodeResponseOf(response);
     // A handler that began its answer (a stream) cannot be given another status.
-    if (response.headersSent || response.writableEnded) return;
-    response
-      .status(HttpStatus.SERVICE_UNAVAILABLE)
-      .json(new RequestTimeoutException(this.timeoutMs).body);
+    if (node.headersSent || node.writableEnded) return;
+    answerJson(
+      response,
+      HttpStatus.SERVICE_UNAVAILABLE,
+      new RequestTimeoutException(this.timeoutMs).body,
+    );
     seal(response);
+    if (node !== response) seal(node);
   }
 }
+
+/** What Express's response, Fastify's reply and Node's response answer with. */
+const WRITERS = ['status', 'code', 'json', 'send', 'type', 'header', 'headers', 'setHeader'];
 
 /**
  * After the 503, Nest still hands the handler's late result (or its exception, through the
  * filters) to this response: each write becomes a no-op instead of a "headers already sent"
  * error logged as if the server had failed.
  */
-function seal(response: Response): void {
+function seal(response: object): void {
   const ignore = () => response;
-  Object.assign(response, {
-    status: ignore,
-    json: ignore,
-    send: ignore,
-    setHeader: ignore,
-  });
+  const record = response as Record<string, unknown>;
+  for (const writer of WRITERS) {
+    if (typeof record[writer] === 'function') record[writer] = ignore;
+  }
 }

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { RequestHandler } from 'express';
 import helmet from 'helmet';
+import type { NodeMiddleware } from './node-response';
 
 /**
  * What the JSON APIs may load or be framed by: nothing. A JSON answer rendered as a page (an
@@ -44,7 +44,7 @@ export interface SecurityHeadersOptions {
  * runs later and replaces this one. HSTS is sent only on requests that really came over HTTPS:
  * on plain HTTP the header means nothing (RFC 6797 §7.2) and would only mislead a reader.
  */
-export function securityHeaders(options: SecurityHeadersOptions = {}): RequestHandler {
+export function securityHeaders(options: SecurityHeadersOptions = {}): NodeMiddleware {
   const trustedProxies = new Set(options.trustedProxies ?? []);
   const common = helmet({
     contentSecurityPolicy: false,
@@ -64,7 +64,7 @@ export function securityHeaders(options: SecurityHeadersOptions = {}): RequestHa
       // Set as written (helmet's own CSP middleware would reformat it): one string to grep for.
       response.setHeader(
         'Content-Security-Policy',
-        SWAGGER_UI_PATH.test(request.url)
+        SWAGGER_UI_PATH.test(request.url ?? '')
           ? SWAGGER_UI_CONTENT_SECURITY_POLICY
           : API_CONTENT_SECURITY_POLICY,
       );

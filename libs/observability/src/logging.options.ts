@@ -11,6 +11,17 @@ interface Bindings {
   readonly req?: { readonly id?: unknown };
 }
 
+/**
+ * A request's id: the caller's `X-Request-Id` when it looks like one (a proxy's or a client's,
+ * so one id follows the request across services), a new UUID otherwise; anything else could
+ * forge log lines. pino-http takes it from here, and under Fastify so does Fastify (pino-http
+ * keeps an id already on the request, and Fastify's middleware puts Fastify's there).
+ */
+export function requestIdFor(request: IncomingMessage): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && REQUEST_ID_PATTERN.test(header) ? header : randomUUID();
+}
+
 /** Whether a logger at `level` writes the `info` line that closes every request. */
 export function writesRequestLines(level: string): boolean {
   const value = levels.values[level];
@@ -26,13 +37,7 @@ export function loggingOptions(service: string, level: string): Params {
     pinoHttp: {
       level,
       name: service,
-      // An upstream id is kept only when it looks like one; anything else could forge log lines.
-      genReqId: (request: IncomingMessage) => {
-        const header = request.headers['x-request-id'];
-        return typeof header === 'string' && REQUEST_ID_PATTERN.test(header)
-          ? header
-          : randomUUID();
-      },
+      genReqId: requestIdFor,
       // The request id is read back from the request's logger (pino-http binds `req` to it)
       // only when a line is written. Bound instead as its own child logger (`customProps`), it
       // cost every request ~15 µs, written lines or not: most of pino-http's share of the CPU.

@@ -9,7 +9,7 @@ import { TerminusModule } from '@nestjs/terminus';
 import { LoggerModule } from 'nestjs-pino';
 import { COMMON_CONFIG, type CommonConfig } from '@platform/config';
 import { HealthController } from './health.controller';
-import { HttpMetricsMiddleware } from './http-metrics.middleware';
+import { FastifyRouteLabels, HttpMetricsMiddleware } from './http-metrics.middleware';
 import { loggingOptions } from './logging.options';
 import { MetricsController } from './metrics.controller';
 import { MetricsRegistry } from './metrics.registry';
@@ -34,7 +34,7 @@ export class ObservabilityModule implements NestModule {
         TerminusModule.forRoot({ logger: false }),
       ],
       controllers: [HealthController, MetricsController],
-      providers: [MetricsRegistry, options.readinessChecks],
+      providers: [MetricsRegistry, FastifyRouteLabels, options.readinessChecks],
       exports: [MetricsRegistry],
     };
   }

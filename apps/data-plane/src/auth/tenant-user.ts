@@ -1,5 +1,5 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
 
 /** The signed-in user of the current tenant, as the access token says. */
 export interface TenantUser {
@@ -7,7 +7,9 @@ export interface TenantUser {
   readonly role: 'admin' | 'member' | 'viewer';
 }
 
-export interface AuthenticatedRequest extends Request {
+/** The request object the guard and the handler share (Fastify's, or Express's). */
+export interface AuthenticatedRequest {
+  readonly headers: IncomingHttpHeaders;
   user?: TenantUser;
 }
 

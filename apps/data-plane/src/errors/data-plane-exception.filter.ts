@@ -5,8 +5,13 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import type { Response } from 'express';
-import { sendNonDomainError, type ErrorBody } from '@platform/http';
+import {
+  answerJson,
+  nodeResponseOf,
+  sendNonDomainError,
+  type AnyResponse,
+  type ErrorBody,
+} from '@platform/http';
 import { QuotaExceededError } from '@platform/tenancy';
 import { DataPlaneErrorCode, DataPlaneException } from './data-plane.exception';
 
@@ -44,23 +49,24 @@ export class DataPlaneExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('DataPlaneExceptionFilter');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const response = host.switchToHttp().getResponse<AnyResponse>();
     if (exception instanceof DataPlaneException) {
+      const node = nodeResponseOf(response);
       // An answer already on its way (a stream) cannot become an error any more.
-      if (response.headersSent) return;
+      if (node.headersSent) return;
       if (exception.retryAfterSeconds !== undefined) {
-        response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+        node.setHeader('Retry-After', String(exception.retryAfterSeconds));
       }
       const body: ErrorBody = {
         error: exception.code,
         message: exception.message,
         ...(exception.details ? { details: exception.details } : {}),
       };
-      response.status(statusFor(exception.code)).json(body);
+      answerJson(response, statusFor(exception.code), body);
       return;
     }
     if (exception instanceof QuotaExceededError) {
-      response.status(HttpStatus.FORBIDDEN).json(exception.body());
+      answerJson(response, HttpStatus.FORBIDDEN, exception.body());
       return;
     }
     sendNonDomainError(exception, response, this.logger);

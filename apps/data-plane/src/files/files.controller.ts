@@ -20,7 +20,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import type { PlanLimits } from '@platform/tenancy';
 import { TenantAuthGuard } from '../auth/tenant-auth.guard';
@@ -71,8 +71,8 @@ export class FilesController {
     @Param('name', FileNamePipe) name: string,
     @CurrentUser() user: TenantUser,
     @CurrentLimits() limits: PlanLimits,
-    @Req() request: Request,
-    @Res() response: Response,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
   ): Promise<void> {
     if (user.role === 'viewer') {
       throw new DataPlaneException(DataPlaneErrorCode.Forbidden, 'Viewers cannot upload files');
@@ -82,25 +82,28 @@ export class FilesController {
     const contentType = request.headers['content-type'] ?? DEFAULT_CONTENT_TYPE;
     const violation = contentTypeViolation(contentType);
     if (violation) throw invalidContentType(violation);
-    const body = await readRawBody(request, response, this.config.fileMaxBytes);
+    const body = await readRawBody(request.raw, this.config.fileMaxBytes);
     const { file, replaced } = await this.files.upload(
       { name, contentType, body, createdBy: user.id },
       limits,
     );
-    response.status(replaced ? HttpStatus.OK : HttpStatus.CREATED).json(file);
+    await reply.code(replaced ? HttpStatus.OK : HttpStatus.CREATED).send(file);
   }
 
   @Get(':id')
-  async download(@Param('id', FileIdPipe) id: string, @Res() response: Response): Promise<void> {
+  async download(@Param('id', FileIdPipe) id: string, @Res() reply: FastifyReply): Promise<void> {
     const { file, body } = await this.files.download(id);
-    // setHeader, not res.set: Express would append a charset to a text type, and the file is
-    // served with exactly the type it was stored with.
-    response.setHeader('Content-Type', file.contentType);
-    response.setHeader('Content-Disposition', attachment(file.name));
-    response.setHeader('X-Content-Type-Options', 'nosniff');
-    response.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-    response.setHeader('Cache-Control', 'private, no-store');
-    response.status(HttpStatus.OK).send(body);
+    // The file is served with exactly the type it was stored with (a Buffer gets no charset).
+    await reply
+      .code(HttpStatus.OK)
+      .headers({
+        'Content-Type': file.contentType,
+        'Content-Disposition': attachment(file.name),
+        'X-Content-Type-Options': 'nosniff',
+        'Content-Security-Policy': "default-src 'none'; sandbox",
+        'Cache-Control': 'private, no-store',
+      })
+      .send(body);
   }
 
   @Delete(':id')

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { effectiveLimits, type PlanLimits } from '@platform/tenancy';
-import type { TenantRequest } from '../tenant-resolution/tenant-resolution.middleware';
+import { currentTenantOf } from '../tenant-resolution/current-tenant.decorator';
 
 /**
  * The current tenant's limits: its plan's, with its own overrides on top. They come with the
@@ -9,8 +9,7 @@ import type { TenantRequest } from '../tenant-resolution/tenant-resolution.middl
  */
 export const CurrentLimits = createParamDecorator(
   (_data: unknown, context: ExecutionContext): PlanLimits => {
-    const tenant = context.switchToHttp().getRequest<TenantRequest>().tenant;
-    if (!tenant) throw new Error('CurrentLimits used on a route outside tenant resolution');
+    const tenant = currentTenantOf(context);
     return effectiveLimits(tenant.plan, tenant.limitOverrides);
   },
 );

@@ -1,4 +1,4 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { ResolvedTenant } from '@platform/tenancy';
 import type { TenantResolver } from '../tenant-resolution/tenant-resolver.service';
 
@@ -9,8 +9,11 @@ import type { TenantResolver } from '../tenant-resolution/tenant-resolver.servic
  * X-Forwarded-Host (it may select another tenant through trusted proxies; the middleware that
  * resolves it judges it).
  */
-export function gatedTenant(resolver: TenantResolver, request: Request): ResolvedTenant | null {
-  if (!request.url.startsWith('/api/') || request.headers['x-forwarded-host'] !== undefined) {
+export function gatedTenant(
+  resolver: TenantResolver,
+  request: IncomingMessage,
+): ResolvedTenant | null {
+  if (!request.url?.startsWith('/api/') || request.headers['x-forwarded-host'] !== undefined) {
     return null;
   }
   const tenant = resolver.cached(request.headers.host)?.tenant;

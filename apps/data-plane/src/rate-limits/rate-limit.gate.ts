@@ -1,6 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import type { NextFunction } from '@platform/http';
 import { TenantResolver } from '../tenant-resolution/tenant-resolver.service';
 import { gatedTenant } from './gated-tenant';
 import { RateLimitResponder } from './rate-limit.responder';
@@ -20,7 +21,7 @@ export function heldFor(delayMs: number, random: () => number = Math.random): nu
 }
 
 /**
- * The cheapest possible refusal, mounted on Express ahead of Nest's own middleware (request
+ * The cheapest possible refusal, mounted on the HTTP server ahead of Nest's own middleware (request
  * log, HTTP metrics, routing, exception filter): a request to the /api of a tenant already
  * blocked in this replica's memory is answered 429 right here, from the host cache and the
  * in-memory block, in a few microseconds. A flooder that ignores its 429s keeps the event loop
@@ -56,7 +57,11 @@ export class RateLimitGate {
     this.delayMs = config.rateLimits.refusalDelayMs;
   }
 
-  readonly handle = (request: Request, response: Response, next: NextFunction): void => {
+  readonly handle = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next: NextFunction,
+  ): void => {
     const tenant = this.enabled ? gatedTenant(this.resolver, request) : null;
     const blocked = tenant ? this.limiter.blockedTenant(tenant) : null;
     if (!tenant || !blocked) {

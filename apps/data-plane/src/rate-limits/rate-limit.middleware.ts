@@ -1,6 +1,7 @@
+import type { ServerResponse } from 'node:http';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Response } from 'express';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import type { NextFunction } from '@platform/http';
 import type { ResolvedTenant } from '@platform/tenancy';
 import { AccessTokenService } from '../auth/access-token.service';
 import { bearerToken } from '../auth/bearer-token';
@@ -35,7 +36,7 @@ export class RateLimitMiddleware implements NestMiddleware {
     this.enabled = config.rateLimits.enabled;
   }
 
-  use(request: RateLimitedRequest, response: Response, next: NextFunction): void {
+  use(request: RateLimitedRequest, response: ServerResponse, next: NextFunction): void {
     const tenant = request.tenant;
     if (!this.enabled || !tenant) {
       next();
@@ -58,7 +59,7 @@ export class RateLimitMiddleware implements NestMiddleware {
   private decide(
     tenant: ResolvedTenant,
     userId: string | null,
-    response: Response,
+    response: ServerResponse,
     next: NextFunction,
   ): void {
     const decided = this.limiter.decide(tenant, userId);

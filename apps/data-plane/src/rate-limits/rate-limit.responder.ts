@@ -1,5 +1,5 @@
+import type { ServerResponse } from 'node:http';
 import { Injectable, Logger } from '@nestjs/common';
-import type { Response } from 'express';
 import type { ResolvedTenant } from '@platform/tenancy';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
 import {
@@ -8,7 +8,7 @@ import {
   retryAfterSeconds,
   tighterState,
 } from './rate-limit-decision';
-import type { ErrorBody } from '@platform/http';
+import { answerJson, type ErrorBody } from '@platform/http';
 import type { LimitState } from './rate-limit-decision';
 import type { RateLimitDecision } from './tenant-rate-limiter';
 import { RateLimitMetrics } from './rate-limit.metrics';
@@ -30,7 +30,7 @@ export class RateLimitResponder {
 
   /** The exception to fail the request with, or null when it may go on. */
   apply(
-    response: Response,
+    response: ServerResponse,
     tenant: ResolvedTenant,
     decision: RateLimitDecision,
   ): DataPlaneException | null {
@@ -55,7 +55,7 @@ export class RateLimitResponder {
   }
 
   /** Answers a refusal directly, outside Nest (RateLimitGate): the same headers and body. */
-  send(response: Response, tenant: ResolvedTenant, refused: LimitState): void {
+  send(response: ServerResponse, tenant: ResolvedTenant, refused: LimitState): void {
     const headers = rateLimitHeaders(refused);
     for (const name in headers) response.setHeader(name, headers[name]);
     response.setHeader('Retry-After', String(retryAfterSeconds(refused)));
@@ -67,7 +67,7 @@ export class RateLimitResponder {
       );
     }
     const body: ErrorBody = { error: DataPlaneErrorCode.RateLimited, ...refusalOf(refused) };
-    response.status(429).json(body);
+    answerJson(response, 429, body);
   }
 
   private shouldLog(tenantId: string, kind: string): boolean {

@@ -1,6 +1,6 @@
-import type { Request } from 'express';
+import type { IncomingMessage } from 'node:http';
 import type { ResolvedTenant } from '@platform/tenancy';
 
-export interface RateLimitedRequest extends Request {
+export interface RateLimitedRequest extends IncomingMessage {
   tenant?: ResolvedTenant;
 }

@@ -1,8 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import { Counter } from 'prom-client';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
-import type { ErrorBody } from '@platform/http';
+import { answerJson, type ErrorBody, type NextFunction } from '@platform/http';
 import { MetricsRegistry } from '@platform/observability';
 import { effectiveLimits, type ResolvedTenant } from '@platform/tenancy';
 import { DataPlaneErrorCode } from '../errors/data-plane.exception';
@@ -13,8 +13,8 @@ import { gatedTenant } from './gated-tenant';
 const WAITING_PER_SLOT = 8;
 
 interface Waiting {
-  readonly request: Request;
-  readonly response: Response;
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
   readonly next: NextFunction;
 }
 
@@ -68,7 +68,11 @@ export class TenantConcurrencyGate {
     });
   }
 
-  readonly handle = (request: Request, response: Response, next: NextFunction): void => {
+  readonly handle = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next: NextFunction,
+  ): void => {
     const tenant = this.enabled ? gatedTenant(this.resolver, request) : null;
     if (!tenant) {
       next();
@@ -99,7 +103,7 @@ export class TenantConcurrencyGate {
     return { active: lane?.active ?? 0, waiting: lane?.waiting.length ?? 0 };
   }
 
-  private admit(tenantId: string, lane: Lane, response: Response, next: NextFunction): void {
+  private admit(tenantId: string, lane: Lane, response: ServerResponse, next: NextFunction): void {
     lane.active += 1;
     let released = false;
     const release = () => {
@@ -133,7 +137,7 @@ export class TenantConcurrencyGate {
     return limit;
   }
 
-  private refuse(response: Response, limit: number): void {
+  private refuse(response: ServerResponse, limit: number): void {
     this.refused.inc();
     const message =
       limit === 0
@@ -145,6 +149,6 @@ export class TenantConcurrencyGate {
       details: [{ field: 'concurrentRequests', rule: 'tenant-concurrency', message }],
     };
     response.setHeader('Retry-After', '1');
-    response.status(429).json(body);
+    answerJson(response, 429, body);
   }
 }

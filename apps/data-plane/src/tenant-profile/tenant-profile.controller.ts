@@ -1,6 +1,7 @@
-import { Controller, Get, Req } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { TenantRequest } from '../tenant-resolution/tenant-resolution.middleware';
+import type { ResolvedTenant } from '@platform/tenancy';
+import { CurrentTenant } from '../tenant-resolution/current-tenant.decorator';
 
 export interface TenantProfile {
   id: string;
@@ -15,8 +16,7 @@ export interface TenantProfile {
 @Controller('api/tenant')
 export class TenantProfileController {
   @Get()
-  profile(@Req() request: TenantRequest): TenantProfile {
-    const tenant = request.tenant!;
+  profile(@CurrentTenant() tenant: ResolvedTenant): TenantProfile {
     return {
       id: tenant.id,
       slug: tenant.slug,

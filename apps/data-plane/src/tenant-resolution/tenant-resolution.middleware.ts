@@ -1,6 +1,7 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import { nodeRequestOf, type NextFunction } from '@platform/http';
 import { TenantContext, type ResolvedTenant } from '@platform/tenancy';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
 import { TenantResolver } from './tenant-resolver.service';
@@ -8,8 +9,16 @@ import { TenantResolver } from './tenant-resolver.service';
 /** Seconds a client is told to wait while a tenant is still being provisioned. */
 const PROVISIONING_RETRY_AFTER_SECONDS = 5;
 
-export interface TenantRequest extends Request {
+/** Node's request once the middleware admitted its tenant (Fastify keeps it as `raw`). */
+export interface TenantRequest extends IncomingMessage {
   tenant?: ResolvedTenant;
+}
+
+/** The tenant this middleware admitted, from the request any adapter hands a handler. */
+export function resolvedTenantOf(
+  request: TenantRequest | { readonly raw: TenantRequest },
+): ResolvedTenant | undefined {
+  return nodeRequestOf(request).tenant;
 }
 
 /**
@@ -28,7 +37,7 @@ export class TenantResolutionMiddleware implements NestMiddleware {
     this.trustedProxies = new Set(config.trustedProxies);
   }
 
-  use(request: TenantRequest, _response: Response, next: NextFunction): void | Promise<void> {
+  use(request: TenantRequest, _response: ServerResponse, next: NextFunction): void | Promise<void> {
     const host = this.hostOf(request);
     // A cached host (nearly every request) is admitted at once, without a promise in between.
     const cached = this.resolver.cached(host);
@@ -39,7 +48,7 @@ export class TenantResolutionMiddleware implements NestMiddleware {
     return this.resolver.resolve(host).then((tenant) => enter(request, tenant, next), next);
   }
 
-  private hostOf(request: Request): string | undefined {
+  private hostOf(request: IncomingMessage): string | undefined {
     const peer = request.socket.remoteAddress ?? '';
     const forwarded = request.headers['x-forwarded-host'];
     if (typeof forwarded === 'string' && this.trustedProxies.has(peer)) {

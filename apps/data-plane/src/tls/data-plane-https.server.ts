@@ -15,7 +15,7 @@ import { CertificateStore } from './certificate-store.service';
 import { TlsMetrics } from './tls.metrics';
 
 /**
- * The data plane's HTTPS listener: the same Express app as the HTTP one (so tenant resolution,
+ * The data plane's HTTPS listener: the same Fastify app as the HTTP one (so tenant resolution,
  * guards and filters are identical), with the certificate chosen per handshake by SNI. Starts
  * once the app's routes exist (application bootstrap) and stops before the database and Redis
  * connections close.
@@ -39,7 +39,9 @@ export class DataPlaneHttpsServer implements OnApplicationBootstrap, BeforeAppli
   async onApplicationBootstrap(): Promise<void> {
     const tls = this.config.tls;
     if (!tls) throw new Error('DataPlaneHttpsServer needs the data plane TLS settings');
-    const handler = this.adapterHost.httpAdapter.getInstance<RequestListener>();
+    // Fastify's own request listener (its router, hooks and all): one app behind both servers.
+    const handler = this.adapterHost.httpAdapter.getInstance<{ routing: RequestListener }>()
+      .routing;
     const server = createServer(
       { SNICallback: (serverName, done) => this.selectContext(serverName, done) },
       handler,

@@ -1,6 +1,8 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
+import type { NextFunction } from '@platform/http';
 import { normalizeHostname } from '@platform/tenancy';
 import { TenantResolver } from '../tenant-resolution/tenant-resolver.service';
 import { CertificateStore } from './certificate-store.service';
@@ -33,9 +35,13 @@ export class HttpsRedirectMiddleware implements NestMiddleware {
     this.trustedProxies = new Set(config.trustedProxies);
   }
 
-  async use(request: Request, response: Response, next: NextFunction): Promise<void> {
+  async use(request: IncomingMessage, response: ServerResponse, next: NextFunction): Promise<void> {
     const httpsPort = this.httpsServer.port;
-    if (request.secure || httpsPort === null || PLAIN_HTTP_PATHS.test(pathOf(request))) {
+    if (
+      (request.socket as TLSSocket).encrypted ||
+      httpsPort === null ||
+      PLAIN_HTTP_PATHS.test(pathOf(request))
+    ) {
       next();
       return;
     }
@@ -61,15 +67,21 @@ export class HttpsRedirectMiddleware implements NestMiddleware {
     }
     const port = httpsPort === 443 ? '' : `:${httpsPort}`;
     // The hostname is normalised (letters, digits, dots, hyphens): nothing can be injected.
-    response.status(308).setHeader('Location', `https://${hostname}${port}${request.originalUrl}`);
+    response.statusCode = 308;
+    response.setHeader('Location', `https://${hostname}${port}${urlOf(request)}`);
     response.end();
   }
 }
 
-/** The full path: `request.path` is relative to where Nest mounted the middleware. */
-function pathOf(request: Request): string {
-  const query = request.originalUrl.indexOf('?');
-  return query === -1 ? request.originalUrl : request.originalUrl.slice(0, query);
+/** The URL as sent: `url` may be relative to where the middleware was mounted. */
+function urlOf(request: IncomingMessage & { originalUrl?: string }): string {
+  return request.originalUrl ?? request.url ?? '/';
+}
+
+function pathOf(request: IncomingMessage): string {
+  const url = urlOf(request);
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
 }
 
 function firstValue(header: string | string[] | undefined): string | undefined {

@@ -1,7 +1,9 @@
 /**
- * The hardening every app gets from applyHttpDefaults, on a tiny Nest app with routes made for
+ * The hardening every app gets from applyHttpDefaults (Express, the control plane) and
+ * applyFastifyHttpDefaults (Fastify, the data plane), on a tiny Nest app with routes made for
  * the purpose (a slow handler, a raw upload, a failing query): headers, CORS, JSON-only bodies,
- * the handler and server timeouts, and what a 500 may say.
+ * the handler and server timeouts, and what a 500 may say. Every test runs on both adapters:
+ * the same requests must get the same answers.
  */
 import { Agent, get as httpGet, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
@@ -22,13 +24,21 @@ import {
   type ExceptionFilter,
   type MessageEvent,
 } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import type { INestApplication } from '@nestjs/common';
 import { APP_FILTER, NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { Request, Response } from 'express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { LoggerModule } from 'nestjs-pino';
 import { interval, map, take, type Observable } from 'rxjs';
 import request from 'supertest';
-import { applyHttpDefaults } from '../http-app.util';
+import {
+  applyFastifyHttpDefaults,
+  applyHttpDefaults,
+  fastifyServerOptions,
+  type HttpDefaults,
+} from '../http-app.util';
+import { nodeRequestOf, type AnyResponse } from '../node-response';
 import { sendNonDomainError } from '../non-domain-error';
 import { NoRequestTimeout } from '../request-timeout';
 import { API_CONTENT_SECURITY_POLICY } from '../security-headers.middleware';
@@ -94,10 +104,13 @@ class ProbeController {
 
   /** A raw upload: counts the bytes of the stream. */
   @Put('upload/:name')
-  async upload(@Req() req: Request): Promise<{ bytes: number; type: string | undefined }> {
+  async upload(
+    @Req() req: IncomingMessage | { raw: IncomingMessage },
+  ): Promise<{ bytes: number; type: string | undefined }> {
+    const stream = nodeRequestOf(req);
     let bytes = 0;
-    for await (const chunk of req) bytes += (chunk as Buffer).length;
-    return { bytes, type: req.headers['content-type'] };
+    for await (const chunk of stream) bytes += (chunk as Buffer).length;
+    return { bytes, type: stream.headers['content-type'] };
   }
 
   @Get('boom')
@@ -110,7 +123,7 @@ class ProbeController {
 class ProbeFilter implements ExceptionFilter {
   private readonly logger = new Logger('ProbeFilter');
   catch(exception: unknown, host: ArgumentsHost): void {
-    sendNonDomainError(exception, host.switchToHttp().getResponse<Response>(), this.logger);
+    sendNonDomainError(exception, host.switchToHttp().getResponse<AnyResponse>(), this.logger);
   }
 }
 
@@ -125,22 +138,42 @@ class ProbeFilter implements ExceptionFilter {
 })
 class ProbeModule {}
 
-describe('applyHttpDefaults', () => {
-  let app: NestExpressApplication;
+const DEFAULTS: HttpDefaults = {
+  bodyLimit: '1kb',
+  requestTimeoutMs: TIMEOUT_MS,
+  corsAllowedOrigins: [ALLOWED_ORIGIN],
+  rawBodyRoutes: [{ method: 'PUT', path: /^\/upload\/[^/]+$/ }],
+};
+
+async function expressProbe(): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(ProbeModule, {
+    bodyParser: false,
+    logger: false,
+  });
+  applyHttpDefaults(app, DEFAULTS);
+  return app;
+}
+
+async function fastifyProbe(): Promise<INestApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    ProbeModule,
+    new FastifyAdapter(fastifyServerOptions((req) => String(req.headers['x-request-id']))),
+    { bodyParser: false, logger: false },
+  );
+  applyFastifyHttpDefaults(app, DEFAULTS);
+  return app;
+}
+
+describe.each([
+  ['applyHttpDefaults (Express)', expressProbe],
+  ['applyFastifyHttpDefaults (Fastify)', fastifyProbe],
+])('%s', (_name, createProbe) => {
+  let app: INestApplication;
   let url: string;
   let port: number;
 
   beforeAll(async () => {
-    app = await NestFactory.create<NestExpressApplication>(ProbeModule, {
-      bodyParser: false,
-      logger: false,
-    });
-    applyHttpDefaults(app, {
-      bodyLimit: '1kb',
-      requestTimeoutMs: TIMEOUT_MS,
-      corsAllowedOrigins: [ALLOWED_ORIGIN],
-      rawBodyRoutes: [{ method: 'PUT', path: /^\/upload\/[^/]+$/ }],
-    });
+    app = await createProbe();
     await app.listen(0, '127.0.0.1');
     port = ((app.getHttpServer() as Server).address() as AddressInfo).port;
     url = `http://127.0.0.1:${port}`;

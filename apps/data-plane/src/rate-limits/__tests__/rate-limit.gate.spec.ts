@@ -1,4 +1,5 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction } from '@platform/http';
 import type { DataPlaneConfig } from '@platform/config';
 import type { ResolvedTenant } from '@platform/tenancy';
 import type { TenantResolver } from '../../tenant-resolution/tenant-resolver.service';
@@ -30,14 +31,15 @@ function gateWith(options: {
     blockedTenant: () => (options.isBlocked === false ? null : blocked),
   } as unknown as TenantRateLimiter;
   const responder = {
-    send: (_response: Response, _tenant: ResolvedTenant, state: LimitState) => sent.push(state),
+    send: (_response: ServerResponse, _tenant: ResolvedTenant, state: LimitState) =>
+      sent.push(state),
   } as unknown as RateLimitResponder;
   const config = { rateLimits: { enabled: true, refusalDelayMs: options.delayMs } };
   const gate = new RateLimitGate(resolver, limiter, responder, config as DataPlaneConfig);
   const call = (url: string, headers: Record<string, string> = { host: 'a.test' }) => {
     const next = jest.fn() as NextFunction;
-    const response = { destroyed: false, headersSent: false } as unknown as Response;
-    gate.handle({ url, headers } as unknown as Request, response, next);
+    const response = { destroyed: false, headersSent: false } as unknown as ServerResponse;
+    gate.handle({ url, headers } as unknown as IncomingMessage, response, next);
     return { next, response };
   };
   return { call, sent };

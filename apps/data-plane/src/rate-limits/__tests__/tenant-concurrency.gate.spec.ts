@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { NextFunction } from '@platform/http';
 import type { DataPlaneConfig } from '@platform/config';
 import { MetricsRegistry } from '@platform/observability';
 import type { ResolvedTenant } from '@platform/tenancy';
@@ -22,12 +23,9 @@ class FakeResponse extends EventEmitter {
   setHeader(name: string, value: string) {
     this.headers[name] = value;
   }
-  status(code: number) {
-    this.statusCode = code;
-    return this;
-  }
-  json(body: unknown) {
-    this.body = body;
+  /** Node's own: the gate answers on Node's response under either adapter. */
+  end(payload: string) {
+    this.body = JSON.parse(payload);
     this.finish();
   }
   finish() {
@@ -49,8 +47,8 @@ function gate(tenants: Record<string, ResolvedTenant> = { 'a.test': tenantA, 'b.
     const socket = { destroyed: false };
     const response = new FakeResponse();
     subject.handle(
-      { url, headers: { host }, socket } as unknown as Request,
-      response as unknown as Response,
+      { url, headers: { host }, socket } as unknown as IncomingMessage,
+      response as unknown as ServerResponse,
       next,
     );
     return { next, response, socket };
