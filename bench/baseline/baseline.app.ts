@@ -28,7 +28,7 @@ import {
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { verify, type JwtPayload } from 'jsonwebtoken';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyAdapter, RouteSchema, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 import { Pool } from 'pg';
 import { DATA_PLANE_CONFIG, PlatformConfigModule, type DataPlaneConfig } from '@platform/config';
@@ -38,7 +38,10 @@ import { quoteTenantSchema } from '@platform/tenancy';
 import { kidOf } from '../../apps/data-plane/src/auth/tenant-key-set';
 import { VerifiedTokenCache } from '../../apps/data-plane/src/auth/verified-token.cache';
 import { PageQuery } from '../../apps/data-plane/src/common/page.query';
-import type { ProjectView } from '../../apps/data-plane/src/projects/project.dto';
+import {
+  PROJECT_LIST_RESPONSE_SCHEMA,
+  type ProjectView,
+} from '../../apps/data-plane/src/projects/project.dto';
 
 /** The issuer the data plane puts in and demands of its tokens (access-token.service.ts). */
 const TOKEN_ISSUER = 'tenancy-data-plane';
@@ -111,6 +114,7 @@ class BaselineProjectsController {
   }
 
   @Get()
+  @RouteSchema({ response: PROJECT_LIST_RESPONSE_SCHEMA })
   async list(@Query() query: PageQuery): Promise<{ items: ProjectView[] }> {
     const result = await this.pool.query<ProjectView>(this.sql, [query.limit, query.offset]);
     return { items: result.rows };

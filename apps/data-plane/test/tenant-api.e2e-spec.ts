@@ -393,7 +393,7 @@ describe('tenant API on the data plane', () => {
         name: 'alpha-co-first',
         description: 'the first',
         createdBy: claimsOf(alphaToken).sub,
-        createdAt: expect.any(String),
+        createdAt: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       });
       const noDescription = await post(alpha, alphaToken).send({ name: 'alpha-co-second' });
       expect(noDescription.status).toBe(201);
@@ -403,6 +403,7 @@ describe('tenant API on the data plane', () => {
       expect(listed.status).toBe(200);
       const names = (listed.body.items as { name: string }[]).map((item) => item.name);
       expect(names).toEqual(expect.arrayContaining(['alpha-co-first', 'alpha-co-second']));
+      // The list is serialized by its response schema, the create by JSON.stringify: the same.
       expect(listed.body.items).toContainEqual(created.body);
       // Nothing of it shows on beta.
       const betaList = await list(beta, betaToken, '?limit=100');

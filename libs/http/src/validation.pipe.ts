@@ -1,4 +1,9 @@
-import { BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
+import {
+  BadRequestException,
+  ValidationPipe,
+  type ArgumentMetadata,
+  type ValidationError,
+} from '@nestjs/common';
 import type { ErrorBody, FieldProblem } from './error-body';
 
 function flatten(errors: readonly ValidationError[], parent = ''): FieldProblem[] {
@@ -13,12 +18,39 @@ function flatten(errors: readonly ValidationError[], parent = ''): FieldProblem[
   });
 }
 
+type QueryClass = new () => object;
+
+function isEmptyObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  for (const key in value) if (Object.hasOwn(value, key)) return false;
+  return true;
+}
+
+/**
+ * A query DTO given no query string (`GET /api/projects`, most list calls) is the same every
+ * time: once it has passed validation so, the next ones are answered `new Dto()`, its defaults,
+ * which is what class-transformer builds from `{}` too. That skips ~8 µs of class-validator per
+ * such request (measured at stop 19 on PageQuery); anything else is validated as always.
+ */
+class StrictValidationPipe extends ValidationPipe {
+  private readonly acceptsEmptyQuery = new WeakSet<QueryClass>();
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const metatype = metadata.metatype as QueryClass | undefined;
+    const emptyQuery = metadata.type === 'query' && metatype !== undefined && isEmptyObject(value);
+    if (emptyQuery && this.acceptsEmptyQuery.has(metatype)) return new metatype();
+    const result: unknown = await super.transform(value, metadata);
+    if (emptyQuery && result instanceof metatype) this.acceptsEmptyQuery.add(metatype);
+    return result;
+  }
+}
+
 /**
  * DTO validation for both apps: unknown properties are refused (not silently dropped), and the
  * 400 names each field and the rule it broke, e.g. `{field: "slug", rule: "slug", message: ...}`.
  */
 export function strictValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, Post, Query, UseGuards } from '@nestjs/common';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { PlanLimits } from '@platform/tenancy';
 import { TenantAuthGuard } from '../auth/tenant-auth.guard';
@@ -6,7 +7,7 @@ import { CurrentUser, type TenantUser } from '../auth/tenant-user';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
 import { CurrentLimits } from '../quotas/current-limits.decorator';
 import { PageQuery } from '../common/page.query';
-import { CreateProjectDto, type ProjectView } from './project.dto';
+import { CreateProjectDto, PROJECT_LIST_RESPONSE_SCHEMA, type ProjectView } from './project.dto';
 import { ProjectsRepository } from './projects.repository';
 
 @ApiTags('projects')
@@ -17,6 +18,7 @@ export class ProjectsController {
   constructor(private readonly projects: ProjectsRepository) {}
 
   @Get()
+  @RouteSchema({ response: PROJECT_LIST_RESPONSE_SCHEMA })
   async list(@Query() query: PageQuery): Promise<{ items: ProjectView[] }> {
     return { items: await this.projects.list(query.limit, query.offset) };
   }
