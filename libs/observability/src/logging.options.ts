@@ -57,8 +57,11 @@ export function loggingOptions(service: string, level: string): Params {
       // every response's end and builds the line's fields (2-3 % of a data plane's CPU).
       autoLogging: writesRequestLines(level)
         ? {
-            ignore: (request: IncomingMessage) =>
-              request.url === '/metrics' || (request.url ?? '').startsWith('/health'),
+            ignore: (request: IncomingMessage & { originalUrl?: string }) => {
+              // Fastify's middleware may see `url` cut to what follows its mount path.
+              const url = request.originalUrl ?? request.url ?? '';
+              return url === '/metrics' || url.startsWith('/health');
+            },
           }
         : false,
     },

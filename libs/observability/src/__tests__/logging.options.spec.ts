@@ -147,6 +147,16 @@ describe('request logging at info', () => {
     await probe.settle();
     expect(probe.lines.filter((line) => line.msg === 'request completed')).toEqual([]);
   });
+
+  it('knows a probe by its URL as sent, where Fastify’s middleware cut `url` short', () => {
+    const autoLogging = (loggingOptions('probe', 'info').pinoHttp as Options).autoLogging;
+    const ignore = typeof autoLogging === 'object' ? autoLogging.ignore : undefined;
+    const requestTo = (originalUrl: string) =>
+      ({ url: '/', originalUrl, headers: {} }) as unknown as IncomingMessage;
+    expect(ignore?.(requestTo('/health/ready'))).toBe(true);
+    expect(ignore?.(requestTo('/metrics'))).toBe(true);
+    expect(ignore?.(requestTo('/api/projects'))).toBe(false);
+  });
 });
 
 describe('request logging at warn', () => {
