@@ -16,7 +16,15 @@ const moduleNameMapper = {
   '^@platform/migrations$': '<rootDir>/migrations',
   '^@platform/tenant-template$': '<rootDir>/tenant-template',
 };
-const common = { transform: { '^.+\\.ts$': swc }, moduleNameMapper, testEnvironment: 'node' };
+// @fastify/static (Swagger UI's files on the data plane) requires content-disposition 3, an ES
+// module: Node loads it with require(), jest's module loader cannot, so jest compiles it.
+const ESM_ONLY_PACKAGES = '(?:@fastify/static/node_modules/)?content-disposition/';
+const common = {
+  transform: { '^.+\\.ts$': swc, [`/node_modules/${ESM_ONLY_PACKAGES}.+\\.js$`]: swc },
+  transformIgnorePatterns: [`/node_modules/(?!${ESM_ONLY_PACKAGES})`],
+  moduleNameMapper,
+  testEnvironment: 'node',
+};
 
 module.exports = {
   projects: [
