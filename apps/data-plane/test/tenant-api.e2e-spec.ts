@@ -441,19 +441,20 @@ describe('tenant API on the data plane', () => {
     });
 
     it.each([
-      ['limit above 100', '?limit=101'],
-      ['limit not a number', '?limit=abc'],
-      ['limit zero', '?limit=0'],
-      ['limit fractional', '?limit=1.5'],
-      ['negative offset', '?offset=-1'],
-      ['offset not a number', '?offset=ten'],
-      ['an unknown query parameter', '?sort=name'],
-    ])('refuses %s with 400', async (_label, query) => {
+      ['limit above 100', '?limit=101', 'limit', 'max'],
+      ['limit not a number', '?limit=abc', 'limit', 'isInt'],
+      ['limit zero', '?limit=0', 'limit', 'min'],
+      ['limit fractional', '?limit=1.5', 'limit', 'isInt'],
+      ['negative offset', '?offset=-1', 'offset', 'min'],
+      ['offset not a number', '?offset=ten', 'offset', 'isInt'],
+      ['an unknown query parameter', '?sort=name', 'sort', 'unknown-property'],
+    ])('refuses %s with 400 naming the field and the rule', async (_label, query, field, rule) => {
       const response = await list(alpha, alphaToken, query);
       expect(response.status).toBe(400);
-      expect(response.body).toMatchObject({
+      expect(response.body).toEqual({
         error: 'validation_failed',
         message: expect.any(String),
+        details: [{ field, rule, message: expect.any(String) }],
       });
     });
 

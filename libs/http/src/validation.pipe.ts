@@ -6,10 +6,25 @@ import {
 } from '@nestjs/common';
 import type { ErrorBody, FieldProblem } from './error-body';
 
+/**
+ * The rule to name for a field that broke several: the first in the order its DTO declares them.
+ *
+ * DTOs declare the type first (`@IsInt() @Min(1) @Max(100)`), but class-validator checks a
+ * field's rules in the order its decorators ran, which is bottom-up, and lists the broken ones in
+ * that order too. Stopping at the first broken rule therefore named the last declared one:
+ * `?limit=abc` was refused as "must not be greater than 100", and `{"name": ["x"]}` as "must be
+ * shorter than or equal to 200 characters". So every rule of the field is checked (a valid field
+ * is checked in full either way) and the last listed is the one reported.
+ */
+function firstDeclaredRule(constraints: Record<string, string>): [rule: string, message: string][] {
+  const broken = Object.entries(constraints);
+  return broken.length === 0 ? [] : [broken[broken.length - 1]];
+}
+
 function flatten(errors: readonly ValidationError[], parent = ''): FieldProblem[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.entries(error.constraints ?? {}).map(([rule, message]) => ({
+    const own = firstDeclaredRule(error.constraints ?? {}).map(([rule, message]) => ({
       field,
       rule,
       message,
@@ -47,14 +62,16 @@ class StrictValidationPipe extends ValidationPipe {
 
 /**
  * DTO validation for both apps: unknown properties are refused (not silently dropped), and the
- * 400 names each field and the rule it broke, e.g. `{field: "slug", rule: "slug", message: ...}`.
+ * 400 names each field and the rule it broke, e.g. `{field: "slug", rule: "slug", message: ...}`:
+ * one rule per field, the first its DTO declares among those broken.
  */
 export function strictValidationPipe(): ValidationPipe {
   return new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,
-    stopAtFirstError: true,
+    // See firstDeclaredRule: stopping early would stop at the wrong rule.
+    stopAtFirstError: false,
     exceptionFactory: (errors) => {
       const details = flatten(errors).map((problem) =>
         problem.rule === 'whitelistValidation'

@@ -1,6 +1,6 @@
 import { BadRequestException, type ArgumentMetadata } from '@nestjs/common';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { strictValidationPipe } from '../validation.pipe';
 
 class PageLike {
@@ -15,6 +15,39 @@ class PageLike {
 class NeedsSearch {
   @IsString()
   q!: string;
+}
+
+/** Declared type first, as every DTO of the apps is. */
+class Titled {
+  @IsString()
+  @MinLength(1)
+  @MaxLength(5)
+  title!: string;
+
+  @IsOptional()
+  @IsInt()
+  @Max(10)
+  rank?: number;
+}
+
+const body = (metatype: ArgumentMetadata['metatype']): ArgumentMetadata => ({
+  type: 'body',
+  metatype,
+  data: undefined,
+});
+
+/** The `details` of the 400 the pipe throws for `value`. */
+async function refusal(
+  value: unknown,
+  metadata: ArgumentMetadata,
+): Promise<{ field: string; rule: string; message: string }[]> {
+  try {
+    await strictValidationPipe().transform(value, metadata);
+  } catch (error) {
+    expect(error).toBeInstanceOf(BadRequestException);
+    return ((error as BadRequestException).getResponse() as { details: never[] }).details;
+  }
+  throw new Error(`accepted ${JSON.stringify(value)}`);
 }
 
 const query = (metatype: ArgumentMetadata['metatype']): ArgumentMetadata => ({
@@ -60,5 +93,42 @@ describe('strictValidationPipe', () => {
     const body: ArgumentMetadata = { type: 'body', metatype: NeedsSearch, data: undefined };
     await expect(pipe.transform({}, body)).rejects.toBeInstanceOf(BadRequestException);
     await expect(pipe.transform({}, body)).rejects.toBeInstanceOf(BadRequestException);
+  });
+
+  describe('names, for each field, the first broken rule its DTO declares', () => {
+    it('a value of the wrong type breaks the type rule, not a range or length rule', async () => {
+      expect(await refusal({ limit: 'abc' }, query(PageLike))).toEqual([
+        { field: 'limit', rule: 'isInt', message: 'limit must be an integer number' },
+      ]);
+      expect(await refusal({ title: ['x'] }, body(Titled))).toEqual([
+        { field: 'title', rule: 'isString', message: 'title must be a string' },
+      ]);
+      expect(await refusal({}, body(Titled))).toEqual([
+        { field: 'title', rule: 'isString', message: 'title must be a string' },
+      ]);
+    });
+
+    it('a value of the right type is refused by the rule it breaks', async () => {
+      expect(await refusal({ limit: '500' }, query(PageLike))).toMatchObject([
+        { field: 'limit', rule: 'max' },
+      ]);
+      expect(await refusal({ limit: '0' }, query(PageLike))).toMatchObject([
+        { field: 'limit', rule: 'min' },
+      ]);
+      expect(await refusal({ title: 'too long' }, body(Titled))).toMatchObject([
+        { field: 'title', rule: 'maxLength' },
+      ]);
+      expect(await refusal({ title: '' }, body(Titled))).toMatchObject([
+        { field: 'title', rule: 'minLength' },
+      ]);
+    });
+
+    it('each broken field once, in one 400', async () => {
+      expect(await refusal({ title: 7, rank: 'high', other: 1 }, body(Titled))).toEqual([
+        { field: 'other', rule: 'unknown-property', message: 'other is not allowed' },
+        { field: 'title', rule: 'isString', message: 'title must be a string' },
+        { field: 'rank', rule: 'isInt', message: 'rank must be an integer number' },
+      ]);
+    });
   });
 });
