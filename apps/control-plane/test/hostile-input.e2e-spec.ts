@@ -211,27 +211,31 @@ describe('control plane: hostile input', () => {
 
   describe('bodies', () => {
     const expectRefused = async (
-      response: { status: number; body: { error: string } },
+      response: { status: number; body: { error: string; message?: string } },
       error: string,
     ) => {
       expect(response.status).toBe(400);
       expect(response.body.error).toBe(error);
     };
 
-    it('refuses an array body', async () => {
+    it('refuses an array body, saying a body is an object', async () => {
       const before = await footprint();
       const response = await create([tenantBody(`arr-${suffix()}`)]);
       expect(response.status).toBe(400);
+      expect(response.body).toEqual({
+        error: 'malformed_json',
+        message: 'request body must be a JSON object',
+      });
       expect(await footprint()).toEqual(before);
     });
 
     it.each([
-      ['a JSON string', '"acme"'],
-      ['a JSON number', '42'],
-      ['JSON null', 'null'],
-      ['truncated JSON', '{"slug": "acme", '],
-      ['single-quoted JSON', "{'slug': 'acme'}"],
-    ])('refuses %s as malformed_json', async (_label, raw) => {
+      ['a JSON string', '"acme"', 'request body must be a JSON object'],
+      ['a JSON number', '42', 'request body must be a JSON object'],
+      ['JSON null', 'null', 'request body must be a JSON object'],
+      ['truncated JSON', '{"slug": "acme", ', 'request body is not valid JSON'],
+      ['single-quoted JSON', "{'slug': 'acme'}", 'request body is not valid JSON'],
+    ])('refuses %s as malformed_json', async (_label, raw, message) => {
       const response = await platform
         .api()
         .post('/v1/tenants')
@@ -239,6 +243,7 @@ describe('control plane: hostile input', () => {
         .set('Content-Type', 'application/json')
         .send(raw);
       await expectRefused(response, 'malformed_json');
+      expect(response.body.message).toBe(message);
     });
 
     it('refuses a body over 64kb with 413 payload_too_large', async () => {

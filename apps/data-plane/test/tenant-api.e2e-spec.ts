@@ -514,20 +514,33 @@ describe('tenant API on the data plane', () => {
       });
 
       it.each([
-        ['a missing name', {}],
-        ['an empty name', { name: '' }],
-        ['a 201-character name', { name: 'a'.repeat(201) }],
-        ['a numeric name', { name: 42 }],
+        ['a missing name', {}, 'name', 'isString'],
+        ['an empty name', { name: '' }, 'name', 'minLength'],
+        ['a name of blanks only', { name: ' \t ' }, 'name', 'minLength'],
+        ['a 201-character name', { name: 'a'.repeat(201) }, 'name', 'maxLength'],
+        ['a numeric name', { name: 42 }, 'name', 'isString'],
         [
           'a description over 5000 characters',
           { name: 'alpha-co-long', description: 'd'.repeat(5001) },
+          'description',
+          'maxLength',
         ],
-        ['an array body', [{ name: 'alpha-co-array' }]],
-      ])('refuses %s with 400', async (_label, body) => {
+      ])('refuses %s with 400 naming the field and the rule', async (_label, body, field, rule) => {
         const response = await post(alpha, alphaToken).send(body);
         expect(response.status).toBe(400);
-        expect(response.body).toMatchObject({
-          error: expect.stringMatching(/^(validation_failed|bad_request)$/),
+        expect(response.body).toEqual({
+          error: 'validation_failed',
+          message: expect.any(String),
+          details: [{ field, rule, message: expect.any(String) }],
+        });
+      });
+
+      it('refuses an array body with 400, saying a body is an object', async () => {
+        const response = await post(alpha, alphaToken).send([{ name: 'alpha-co-array' }]);
+        expect(response.status).toBe(400);
+        expect(response.body).toEqual({
+          error: 'malformed_json',
+          message: 'request body must be a JSON object',
         });
       });
 
@@ -543,6 +556,13 @@ describe('tenant API on the data plane', () => {
         expect(before.length).toBeGreaterThan(0);
         expect(await projectNames(alpha)).toEqual(before);
       });
+    });
+
+    it('stores a project name without its leading and trailing blanks', async () => {
+      const response = await post(alpha, alphaToken).send({ name: '  alpha-co-trimmed \n' });
+      expect(response.status).toBe(201);
+      expect(response.body.name).toBe('alpha-co-trimmed');
+      expect(await projectNames(alpha)).toContain('alpha-co-trimmed');
     });
   });
 

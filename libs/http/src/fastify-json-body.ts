@@ -3,7 +3,12 @@ import { HttpException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import getRawBody from 'raw-body';
 import type { ErrorBody } from './error-body';
-import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-body.middleware';
+import {
+  MALFORMED_JSON,
+  MAX_JSON_DEPTH,
+  NOT_A_JSON_OBJECT,
+  nestedDeeperThan,
+} from './json-body.middleware';
 import { isRawBodyRoute, type RawBodyRoute } from './json-only.middleware';
 import { findNul, nulCharacterError } from './nul-character.middleware';
 
@@ -44,17 +49,10 @@ function parsedBody(text: string): unknown {
   try {
     body = JSON.parse(text);
   } catch {
-    throw new BodyRejectedException(400, {
-      error: 'malformed_json',
-      message: 'request body is not valid JSON',
-    });
+    throw new BodyRejectedException(400, MALFORMED_JSON);
   }
-  // body-parser's strict mode: only an object or an array is a JSON body.
-  if (typeof body !== 'object' || body === null) {
-    throw new BodyRejectedException(400, {
-      error: 'malformed_json',
-      message: 'request body is not valid JSON',
-    });
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BodyRejectedException(400, NOT_A_JSON_OBJECT);
   }
   if (nestedDeeperThan(body, MAX_JSON_DEPTH)) {
     throw new BodyRejectedException(400, {

@@ -16,6 +16,7 @@ export {
   type NodeMiddleware,
 } from './node-response';
 export { jsonBodyParser } from './json-body.middleware';
+export { Trim } from './trim.transform';
 export { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 export { strictValidationPipe } from './validation.pipe';
 export { IsIsoDateTime } from './iso-date-time.validator';

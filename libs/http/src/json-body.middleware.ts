@@ -21,9 +21,39 @@ export function nestedDeeperThan(value: unknown, limit: number): boolean {
   return false;
 }
 
+/** Not JSON at all. */
+export const MALFORMED_JSON: ErrorBody = {
+  error: 'malformed_json',
+  message: 'request body is not valid JSON',
+};
+
+/**
+ * JSON, but not an object: `null`, `42`, `"acme"` or an array. Every body we define is an object;
+ * an array would reach the DTO validation as an object with properties `0`, `1`, ... and be
+ * refused with a 400 naming those, which says nothing useful. Same code as malformed JSON (the
+ * body cannot be read as a request), a message that says what is wrong.
+ */
+export const NOT_A_JSON_OBJECT: ErrorBody = {
+  error: 'malformed_json',
+  message: 'request body must be a JSON object',
+};
+
+/** Whether `text` parses as JSON (body-parser's strict mode refuses valid JSON that is no object). */
+function isJson(text: unknown): boolean {
+  if (typeof text !== 'string') return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface BodyParserError {
   readonly type?: string;
   readonly status?: number;
+  /** The body as read, on a parse failure. */
+  readonly body?: unknown;
 }
 
 /**
@@ -40,6 +70,10 @@ export function jsonBodyParser(
     if (isRawBodyRoute(request, rawBodyRoutes)) return next();
     parse(request, response, (error?: unknown) => {
       if (!error) {
+        if (Array.isArray(request.body)) {
+          response.status(400).json(NOT_A_JSON_OBJECT);
+          return;
+        }
         if (!nestedDeeperThan(request.body, MAX_JSON_DEPTH)) return next();
         const body: ErrorBody = {
           error: 'body_too_deep',
@@ -48,12 +82,14 @@ export function jsonBodyParser(
         response.status(400).json(body);
         return;
       }
-      const { type, status } = error as BodyParserError;
+      const { type, status, body: read } = error as BodyParserError;
       const body: ErrorBody =
         type === 'entity.too.large'
           ? { error: 'payload_too_large', message: `request body is larger than ${limit}` }
           : type === 'entity.parse.failed'
-            ? { error: 'malformed_json', message: 'request body is not valid JSON' }
+            ? isJson(read)
+              ? NOT_A_JSON_OBJECT
+              : MALFORMED_JSON
             : { error: 'unreadable_body', message: 'request body could not be read' };
       response.status(status && status >= 400 && status < 500 ? status : 400).json(body);
     });

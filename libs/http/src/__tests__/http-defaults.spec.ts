@@ -320,6 +320,22 @@ describe.each([
       await request(url).post('/echo').send(shallow).expect(200, shallow);
     });
 
+    it.each([
+      ['truncated JSON', '{"a":', 'request body is not valid JSON'],
+      ['single quotes', "{'a':1}", 'request body is not valid JSON'],
+      ['JSON null', 'null', 'request body must be a JSON object'],
+      ['a JSON number', '42', 'request body must be a JSON object'],
+      ['a JSON string', '"acme"', 'request body must be a JSON object'],
+      ['a JSON array', '[{"a":1}]', 'request body must be a JSON object'],
+    ])('refuses %s with 400 malformed_json saying what is wrong', async (_label, raw, message) => {
+      const response = await request(url)
+        .post('/echo')
+        .set('Content-Type', 'application/json')
+        .send(raw);
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({ error: 'malformed_json', message });
+    });
+
     it('keeps the size limit: 413 in our shape', async () => {
       const response = await request(url)
         .post('/echo')

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { Trim } from '@platform/http';
 import {
   IsEmail,
   IsIn,
@@ -49,7 +49,7 @@ export class CreateTenantDto {
   slug!: string;
 
   @ApiProperty({ example: 'Acme Corp', minLength: 1, maxLength: 200 })
-  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @Trim()
   @IsString()
   @MinLength(1, { message: 'name must not be empty' })
   @MaxLength(200)
