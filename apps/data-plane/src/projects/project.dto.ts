@@ -3,7 +3,11 @@ import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { Trim } from '@platform/http';
 
 export class CreateProjectDto {
-  @ApiProperty({ minLength: 1, maxLength: 200, description: 'leading and trailing blanks are removed' })
+  @ApiProperty({
+    minLength: 1,
+    maxLength: 200,
+    description: 'leading and trailing blanks are removed',
+  })
   @Trim()
   @IsString()
   @MinLength(1, { message: 'name must not be empty' })
