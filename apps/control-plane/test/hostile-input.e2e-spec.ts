@@ -439,20 +439,21 @@ describe('control plane: hostile input', () => {
 
   describe('Idempotency-Key header', () => {
     it.each([
-      ['spaces', 'my key'],
-      ['201 characters', 'k'.repeat(201)],
-      ['a tab', 'key\tvalue'],
-      ['a non-ASCII character', 'clé'],
-      ['an empty value', ''],
-    ])('refuses a key with %s with 400 and creates nothing', async (_label, key) => {
+      ['spaces', 'my key', 'noSpaces'],
+      ['201 characters', 'k'.repeat(201), 'maxLength'],
+      ['a tab', 'key\tvalue', 'printableAscii'],
+      ['a non-ASCII character', 'clé', 'printableAscii'],
+      ['an empty value', '', 'notEmpty'],
+    ])('refuses a key with %s with 400 and creates nothing', async (_label, key, rule) => {
       const before = await footprint();
       const slug = `ikey-${suffix()}`;
       const response = await create(tenantBody(slug)).set('Idempotency-Key', key);
       expect(response.status).toBe(400);
       expect(response.body.error).toBe('validation_failed');
       expect(response.body.details).toEqual([
-        expect.objectContaining({ field: 'Idempotency-Key' }),
+        expect.objectContaining({ field: 'Idempotency-Key', rule }),
       ]);
+      expect(response.body.message).toMatch(/^Idempotency-Key must /);
       expect(await footprint()).toEqual(before);
     });
 
@@ -494,6 +495,8 @@ describe('control plane: hostile input', () => {
       ['limit in exponent notation', 'limit=1e9'],
       ['a negative limit', 'limit=-1'],
       ['a fractional offset', 'offset=1.5'],
+      ['an empty limit', 'limit='],
+      ['a hexadecimal offset', 'offset=0x10'],
       ['a 101-character search', `search=${'%25'.repeat(101)}`],
     ])('refuses a query with %s with 400', async (_label, query) => {
       const response = await platform

@@ -17,6 +17,7 @@ export {
 } from './node-response';
 export { jsonBodyParser } from './json-body.middleware';
 export { Trim } from './trim.transform';
+export { IntegerParam } from './integer-param.transform';
 export { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 export { strictValidationPipe } from './validation.pipe';
 export { IsIsoDateTime } from './iso-date-time.validator';

@@ -1,11 +1,11 @@
 import { BadRequestException, type ArgumentMetadata } from '@nestjs/common';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IntegerParam } from '../integer-param.transform';
 import { strictValidationPipe } from '../validation.pipe';
 
 class PageLike {
   @IsOptional()
-  @Type(() => Number)
+  @IntegerParam()
   @IsInt()
   @Min(1)
   @Max(100)
@@ -121,6 +121,23 @@ describe('strictValidationPipe', () => {
       expect(await refusal({ title: '' }, body(Titled))).toMatchObject([
         { field: 'title', rule: 'minLength' },
       ]);
+    });
+
+    it('reads a query integer from decimal digits only: other text is not an integer', async () => {
+      for (const text of ['', ' ', '0x10', '1e1', '1.5', '+5', '5 ', '12345678901234567']) {
+        expect(await refusal({ limit: text }, query(PageLike))).toEqual([
+          { field: 'limit', rule: 'isInt', message: 'limit must be an integer number' },
+        ]);
+      }
+      expect(await refusal({ limit: ['5', '6'] }, query(PageLike))).toMatchObject([
+        { field: 'limit', rule: 'isInt' },
+      ]);
+      expect(await refusal({ limit: '-3' }, query(PageLike))).toMatchObject([
+        { field: 'limit', rule: 'min' },
+      ]);
+      expect(await strictValidationPipe().transform({ limit: '007' }, query(PageLike))).toEqual({
+        limit: 7,
+      });
     });
 
     it('each broken field once, in one 400', async () => {

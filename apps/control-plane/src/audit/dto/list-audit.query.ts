@@ -1,7 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { IsIsoDateTime } from '@platform/http';
+import { IntegerParam, IsIsoDateTime } from '@platform/http';
 
 /** Filters of a tenant's audit entries (GET /v1/tenants/:idOrSlug/audit). Newest first. */
 export class TenantAuditQuery {
@@ -34,7 +33,7 @@ export class TenantAuditQuery {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerParam()
   @IsInt()
   @Min(1)
   @Max(200)
@@ -42,7 +41,7 @@ export class TenantAuditQuery {
 
   @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000, default: 0 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerParam()
   @IsInt()
   @Min(0)
   // PostgreSQL's OFFSET is a bigint: a larger integer failed in the driver (a 500).

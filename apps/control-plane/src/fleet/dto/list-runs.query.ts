@@ -1,12 +1,12 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IntegerParam } from '@platform/http';
 import { RUN_TENANT_STATUSES, type RunTenantStatus } from '../migration-run.types';
 
 export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerParam()
   @IsInt()
   @Min(1)
   @Max(500)
@@ -14,7 +14,7 @@ export class PageQuery {
 
   @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000, default: 0 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerParam()
   @IsInt()
   @Min(0)
   // PostgreSQL's OFFSET is a bigint: a larger integer failed in the driver (a 500).
@@ -32,7 +32,7 @@ export class RunTenantsQuery extends PageQuery {
 export class PlanQuery {
   @ApiPropertyOptional({ description: 'Target template version (default: the latest)' })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerParam()
   @IsInt()
   @Min(0)
   to?: number;

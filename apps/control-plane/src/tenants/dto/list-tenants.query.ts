@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IntegerParam } from '@platform/http';
 import { TENANT_STATUSES, type TenantStatus } from '@platform/tenancy';
 
 export class ListTenantsQuery {
@@ -17,7 +17,7 @@ export class ListTenantsQuery {
 
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerParam()
   @IsInt()
   @Min(1)
   @Max(200)
@@ -25,7 +25,7 @@ export class ListTenantsQuery {
 
   @ApiPropertyOptional({ minimum: 0, maximum: 1_000_000, default: 0 })
   @IsOptional()
-  @Type(() => Number)
+  @IntegerParam()
   @IsInt()
   @Min(0)
   // PostgreSQL's OFFSET is a bigint: a larger integer failed in the driver (a 500).
