@@ -471,7 +471,17 @@ describe('fleet migrations (200 tenants)', () => {
       .post('/v1/migration-runs')
       .send({ canaryTenants: ['no-such-tenant'] })
       .expect(400);
+    // Past PostgreSQL's integer: these reached the INSERT and failed there (a 500).
+    for (const body of [{ maxFailures: 2_147_483_648 }, { maxFailures: 1e300 }]) {
+      const response = await api().post('/v1/migration-runs').send(body);
+      expect(response.status).toBe(400);
+      expect(response.body.details).toEqual([
+        expect.objectContaining({ field: 'maxFailures', rule: 'max' }),
+      ]);
+    }
+    await api().post('/v1/migration-runs').send({ targetVersion: 2_147_483_648 }).expect(400);
     await api().get('/v1/fleet/plan?to=99').expect(400);
+    await api().get('/v1/fleet/plan?to=9007199254740993').expect(400);
     await api().get(`/v1/migration-runs/${completedId}/tenants?status=bogus`).expect(400);
     expect(await runCount()).toBe(runsBefore);
   });

@@ -528,13 +528,89 @@ describe('control plane: hostile input', () => {
       expect(fieldsOf(response.body)).toEqual(['url']);
     });
 
-    it('answers a NUL byte in the search term with a 4xx or no match, not 500', async () => {
+    it.each([
+      ['/v1/tenants?search=a%00b', 'search'],
+      // An invalid escape made the check decode nothing while the query parser still did: a 500.
+      ['/v1/tenants?search=%ff%00', 'search'],
+      ['/v1/audit?operator=a%00b&x=%ff', 'operator'],
+    ])('answers a NUL byte in the query %s with 400 naming %s, not 500', async (path, field) => {
+      const response = await platform.api().get(path).set('Authorization', bearer());
+      expect(response.status).toBe(400);
+      expect(response.body.details).toEqual([
+        expect.objectContaining({ field, rule: 'no-nul-character' }),
+      ]);
+    });
+
+    it('refuses limits for a deleted tenant (409) and records nothing', async () => {
+      const tenant = await platform.createTenant(`gone-${suffix()}`);
+      await platform
+        .api()
+        .delete(`/v1/tenants/${tenant.id}`)
+        .set('Authorization', bearer())
+        .expect(200);
       const response = await platform
         .api()
-        .get('/v1/tenants?search=a%00b')
-        .set('Authorization', bearer());
-      expect(response.status).toBeLessThan(500);
+        .put(`/v1/tenants/${tenant.id}/limits`)
+        .set('Authorization', bearer())
+        .send({ maxUsers: 3 });
+      expect(response.status).toBe(409);
+      expect(response.body.error).toBe('tenant_not_active');
+      const { rows } = await db.query(
+        `SELECT limit_overrides AS overrides,
+                (SELECT count(*)::int FROM platform.audit_log
+                  WHERE tenant_id = t.id AND action = 'tenant.limits') AS entries
+           FROM platform.tenants t WHERE id = $1`,
+        [tenant.id],
+      );
+      expect(rows[0]).toEqual({ overrides: {}, entries: 0 });
     });
+
+    it.each(['constructor', '__proto__', 'toString'])(
+      'refuses a body with the key %s as an unknown property and creates nothing',
+      async (key) => {
+        // class-transformer drops these names silently: they got past the whitelist (202).
+        const before = await footprint();
+        const raw = JSON.stringify(tenantBody(`proto-${suffix()}`)).replace(
+          /}$/,
+          `,"${key}":{"x":1}}`,
+        );
+        const response = await platform
+          .api()
+          .post('/v1/tenants')
+          .set('Authorization', bearer())
+          .set('Content-Type', 'application/json')
+          .send(raw);
+        expect(response.status).toBe(400);
+        expect(response.body.details).toEqual([
+          { field: key, rule: 'unknown-property', message: `${key} is not allowed` },
+        ]);
+        expect(await footprint()).toEqual(before);
+      },
+    );
+
+    it.each([
+      ['name', '{"name":"Acme \\ud800"}'],
+      ['adminEmail', '{"adminEmail":"a\\udfff@example.com"}'],
+    ])(
+      'answers a lone surrogate in %s with 400 naming it and creates nothing',
+      async (field, raw) => {
+        // Valid JSON, but no character: jsonb refused it in the audit row (a 500), text columns
+        // would have stored U+FFFD instead.
+        const before = await footprint();
+        const body = { ...tenantBody(`sur-${suffix()}`), ...(JSON.parse(raw) as object) };
+        const response = await platform
+          .api()
+          .post('/v1/tenants')
+          .set('Authorization', bearer())
+          .set('Content-Type', 'application/json')
+          .send(JSON.stringify(body));
+        expect(response.status).toBe(400);
+        expect(response.body.details).toEqual([
+          expect.objectContaining({ field, rule: 'well-formed-unicode' }),
+        ]);
+        expect(await footprint()).toEqual(before);
+      },
+    );
 
     it.each([
       ['name', { name: 'Acme\u0000Corp' }],

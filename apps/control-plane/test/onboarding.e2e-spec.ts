@@ -802,6 +802,13 @@ describe('onboarding against real servers', () => {
         .set('Authorization', `Bearer ${mailless.adminToken}`);
       expect(resend.status).toBe(409);
       expect((resend.body as ErrorBody).error).toBe('mail_not_configured');
+      // An unknown tenant is a 404 first, whatever the mail settings.
+      const unknown = await mailless
+        .api()
+        .post('/v1/tenants/no-such-tenant/welcome-mail')
+        .set('Authorization', `Bearer ${mailless.adminToken}`);
+      expect(unknown.status).toBe(404);
+      expect((unknown.body as ErrorBody).error).toBe('tenant_not_found');
     });
   });
 });

@@ -561,6 +561,15 @@ describe('API keys', () => {
       .set('X-CSRF-Token', session.csrf)
       .send({ name: 'late', expiresAt: '2001-01-01T00:00:00Z' });
     expect(past.status).toBe(400);
+    const blank = await api()
+      .post('/v1/api-keys')
+      .set('Cookie', session.cookie)
+      .set('X-CSRF-Token', session.csrf)
+      .send({ name: '   ' });
+    expect(blank.status).toBe(400);
+    expect(blank.body.details).toEqual([
+      { field: 'name', rule: 'minLength', message: 'name must not be empty' },
+    ]);
 
     const { key } = await newKey(session);
     for (const bearer of [key, platform.adminToken]) {
@@ -694,6 +703,19 @@ describe('operator administration', () => {
           .send(change);
         expect(response.status).toBe(409);
         expect(response.body.error).toBe('last_admin');
+      }
+      // null is no value, not "keep": refused as the field's rule, not as a demotion.
+      for (const [change, field, rule] of [
+        [{ role: null }, 'role', 'isIn'],
+        [{ disabled: null }, 'disabled', 'isBoolean'],
+        [{ name: '   ' }, 'name', 'minLength'],
+      ] as const) {
+        const response = await api()
+          .patch(`/v1/operators/${admin.id}`)
+          .set(asBootstrap)
+          .send(change);
+        expect(response.status).toBe(400);
+        expect(response.body.details).toEqual([expect.objectContaining({ field, rule })]);
       }
       const second = await createOperator('admin');
       const demoted = await api()

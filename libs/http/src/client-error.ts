@@ -20,15 +20,20 @@ const MALFORMED: [number, string, ErrorBody] = [
   { error: 'malformed_request', message: 'the request is not valid HTTP/1.1' },
 ];
 
+/** Node keeps the response in flight on its socket (`_httpMessage`, what its own handler reads). */
+type HttpSocket = Socket & { _httpMessage?: { readonly headersSent: boolean } | null };
+
 /**
  * What a connection gets when Node's parser refuses what it sent (a bad request line, a header
- * with a line break in it, headers that never end): Node's own rule — an answer only if
- * nothing was written on the connection yet, so it never lands inside or after another
- * response — with our JSON error body (Fastify's default answers even after a response, in
- * its own shape).
+ * with a line break in it, headers that never end): Node's own rule — an answer unless a
+ * response on this connection has started, so it never lands inside another one — with our
+ * JSON error body (Fastify's default answers even then, in its own shape). Not "nothing written
+ * on the connection yet": on a keep-alive connection that hung up on the second request
+ * without a word, where Node answers 400.
  */
 export function answerClientError(error: Error & { code?: string }, socket: Socket): void {
-  if (error.code !== 'ECONNRESET' && socket.writable && socket.bytesWritten === 0) {
+  const inFlight = (socket as HttpSocket)._httpMessage;
+  if (error.code !== 'ECONNRESET' && socket.writable && !inFlight?.headersSent) {
     const [status, reason, body] = REFUSALS[error.code ?? ''] ?? MALFORMED;
     const payload = JSON.stringify(body);
     socket.write(

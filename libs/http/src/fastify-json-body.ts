@@ -10,7 +10,7 @@ import {
   nestedDeeperThan,
 } from './json-body.middleware';
 import { isRawBodyRoute, type RawBodyRoute } from './json-only.middleware';
-import { findNul, nulCharacterError } from './nul-character.middleware';
+import { findUnstorableText, unstorableTextError } from './unstorable-text.middleware';
 
 /** A body refused while it was read or parsed: its status and our error body, for the filters. */
 export class BodyRejectedException extends HttpException {
@@ -60,14 +60,14 @@ function parsedBody(text: string): unknown {
       message: `request body is nested deeper than ${MAX_JSON_DEPTH} levels`,
     });
   }
-  const nul = findNul(body, '');
-  if (nul) throw new BodyRejectedException(400, nulCharacterError(nul));
+  const unstorable = findUnstorableText(body, '');
+  if (unstorable) throw new BodyRejectedException(400, unstorableTextError(unstorable));
   return body;
 }
 
 /**
  * Fastify's body parsing, made to answer as the Express app does (libs/http's JSON-only rule,
- * size limit, depth and NUL checks, and our error bodies, through the exception filters):
+ * size limit, depth, NUL and lone-surrogate checks, and our error bodies, through the exception filters):
  *
  * - JSON (`application/json`, `application/*+json`) is read up to `limit` and parsed here;
  * - a raw-body route (an upload) gets its stream unread, whatever its type, for its handler;

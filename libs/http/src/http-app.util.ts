@@ -10,7 +10,7 @@ import { useJsonBodies } from './fastify-json-body';
 import { answerJson } from './node-response';
 import { jsonBodyParser } from './json-body.middleware';
 import { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
-import { rejectNulCharacters } from './nul-character.middleware';
+import { rejectUnstorableText } from './unstorable-text.middleware';
 import { RequestTimeoutGuard } from './request-timeout';
 import { securityHeaders } from './security-headers.middleware';
 import { applyServerTimeouts } from './server-timeouts';
@@ -45,14 +45,16 @@ export function applyHttpDefaults(app: NestExpressApplication, defaults: HttpDef
   app.enableCors(strictCorsOptions(defaults.corsAllowedOrigins));
   app.use(requireJsonBodies(defaults.rawBodyRoutes));
   app.use(jsonBodyParser(defaults.bodyLimit, defaults.rawBodyRoutes));
-  app.use(rejectNulCharacters());
+  app.use(rejectUnstorableText());
+  // Fastify takes it as its clientErrorHandler; on Express, Node answered these with no body.
+  app.getHttpServer().on('clientError', answerClientError);
   applyHandlerDefaults(app, defaults);
 }
 
 /**
  * The same defaults on Fastify. Its middleware (@fastify/middie) runs before the body is read,
- * so the body's checks (size, JSON, depth, NUL) happen in its JSON parser instead, with the same
- * answers; the middleware's NUL check then only sees the URL.
+ * so the body's checks (size, JSON, depth, unstorable text) happen in its JSON parser instead, with the same
+ * answers; the middleware's text check then only sees the URL.
  */
 export function applyFastifyHttpDefaults(
   app: NestFastifyApplication,
@@ -64,7 +66,7 @@ export function applyFastifyHttpDefaults(
   type FastifyCors = Parameters<NestFastifyApplication['enableCors']>[0];
   app.enableCors(strictCorsOptions(defaults.corsAllowedOrigins) as FastifyCors);
   app.use(requireJsonBodies(defaults.rawBodyRoutes));
-  app.use(rejectNulCharacters());
+  app.use(rejectUnstorableText());
   const fastify = app.getHttpAdapter().getInstance();
   useJsonBodies(fastify, defaults.bodyLimit, defaults.rawBodyRoutes);
   applyHandlerDefaults(app, defaults);

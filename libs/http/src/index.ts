@@ -23,7 +23,7 @@ export { strictValidationPipe } from './validation.pipe';
 export { IsIsoDateTime } from './iso-date-time.validator';
 export { httpErrorBody } from './http-error-body';
 export { PUBLIC_ROUTE, PublicRoute } from './public-route.decorator';
-export { rejectNulCharacters } from './nul-character.middleware';
+export { rejectUnstorableText } from './unstorable-text.middleware';
 export { sendNonDomainError } from './non-domain-error';
 export { NoRequestTimeout, RequestTimeoutException, RequestTimeoutGuard } from './request-timeout';
 export {

@@ -1,7 +1,8 @@
 import { Transform } from 'class-transformer';
 
-// An optional sign and up to 16 digits: every integer of that form is exact in a double.
-const DECIMAL_INTEGER = /^-?\d{1,16}$/;
+// An optional sign and up to 15 digits: every integer of that form is exact in a double (16
+// digits reach past 2^53, where '9007199254740993' would be read as another number).
+const DECIMAL_INTEGER = /^-?\d{1,15}$/;
 
 /**
  * Reads a query-string integer as written in decimal digits only. `Number()` (class-transformer's

@@ -35,6 +35,31 @@ function flatten(errors: readonly ValidationError[], parent = ''): FieldProblem[
 
 type QueryClass = new () => object;
 
+/** The 400 for these problems, each with its field and rule. */
+function validationFailed(details: FieldProblem[]): BadRequestException {
+  const body: ErrorBody = {
+    error: 'validation_failed',
+    message: details.map((problem) => problem.message).join('; '),
+    details,
+  };
+  return new BadRequestException(body);
+}
+
+function unknownProperty(field: string): FieldProblem {
+  return { field, rule: 'unknown-property', message: `${field} is not allowed` };
+}
+
+/**
+ * Own keys that class-transformer drops without a word: names of `Object.prototype` members
+ * (`constructor`, `toString`, `__proto__`, ...), which it will not copy onto a DTO. They never
+ * reach the whitelist check, so `{"slug": ..., "constructor": 1}` was accepted where `"extra"`
+ * is refused. No DTO declares such a field.
+ */
+function prototypeNamedKeys(value: unknown): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.keys(value).filter((key) => key in Object.prototype);
+}
+
 function isEmptyObject(value: unknown): boolean {
   if (typeof value !== 'object' || value === null) return false;
   for (const key in value) if (Object.hasOwn(value, key)) return false;
@@ -54,6 +79,10 @@ class StrictValidationPipe extends ValidationPipe {
     const metatype = metadata.metatype as QueryClass | undefined;
     const emptyQuery = metadata.type === 'query' && metatype !== undefined && isEmptyObject(value);
     if (emptyQuery && this.acceptsEmptyQuery.has(metatype)) return new metatype();
+    if (!emptyQuery && this.toValidate(metadata)) {
+      const dropped = prototypeNamedKeys(value);
+      if (dropped.length > 0) throw validationFailed(dropped.map(unknownProperty));
+    }
     const result: unknown = await super.transform(value, metadata);
     if (emptyQuery && result instanceof metatype) this.acceptsEmptyQuery.add(metatype);
     return result;
@@ -72,18 +101,11 @@ export function strictValidationPipe(): ValidationPipe {
     transform: true,
     // See firstDeclaredRule: stopping early would stop at the wrong rule.
     stopAtFirstError: false,
-    exceptionFactory: (errors) => {
-      const details = flatten(errors).map((problem) =>
-        problem.rule === 'whitelistValidation'
-          ? { ...problem, rule: 'unknown-property', message: `${problem.field} is not allowed` }
-          : problem,
-      );
-      const body: ErrorBody = {
-        error: 'validation_failed',
-        message: details.map((problem) => problem.message).join('; '),
-        details,
-      };
-      return new BadRequestException(body);
-    },
+    exceptionFactory: (errors) =>
+      validationFailed(
+        flatten(errors).map((problem) =>
+          problem.rule === 'whitelistValidation' ? unknownProperty(problem.field) : problem,
+        ),
+      ),
   });
 }

@@ -10,10 +10,14 @@ import {
   type PlanLimits,
 } from '@platform/tenancy';
 import { AuditLog } from '../audit/audit-log.service';
+import { ControlPlaneErrorCode, ControlPlaneException } from '../errors/control-plane.exception';
 import { TenantChangeNotifier } from '../tenants/tenant-change.notifier';
 import { TenantDomainEntity } from '../tenants/tenant-domain.entity';
 import { TenantRegistry } from '../tenants/tenant-registry.service';
 import type { LimitOverridesPatch } from './limit-overrides.pipe';
+
+/** A tenant on its way out or gone: changing its limits would only leave an audit entry. */
+const GONE_STATUSES: readonly string[] = ['deleting', 'deleted'];
 
 /** A tenant's limits as ops sees them: where each effective value comes from. */
 export interface TenantLimitsView {
@@ -59,10 +63,17 @@ export class TenantLimits {
   ): Promise<TenantLimitsView> {
     const tenant = await this.registry.find(idOrSlug);
     const { before, after } = await this.dataSource.transaction(async (manager) => {
-      const [locked] = await manager.query<{ limit_overrides: unknown }[]>(
-        'SELECT limit_overrides FROM platform.tenants WHERE id = $1 FOR UPDATE',
+      const [locked] = await manager.query<{ limit_overrides: unknown; status: string }[]>(
+        'SELECT limit_overrides, status FROM platform.tenants WHERE id = $1 FOR UPDATE',
         [tenant.id],
       );
+      // Read under the lock, so a delete that commits first is seen: no limits, no audit entry.
+      if (locked && GONE_STATUSES.includes(locked.status)) {
+        throw new ControlPlaneException(
+          ControlPlaneErrorCode.TenantNotActive,
+          `The tenant is ${locked.status}: its limits no longer apply`,
+        );
+      }
       const current = knownOverrides(locked?.limit_overrides);
       const next: LimitOverrides = { ...current };
       for (const name of LIMIT_NAMES) {

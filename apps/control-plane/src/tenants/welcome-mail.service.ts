@@ -39,13 +39,14 @@ export class WelcomeMailService {
   ) {}
 
   async resend(idOrSlug: string, actor: string): Promise<QueuedMail> {
+    // An unknown tenant is a 404 whatever the mail settings.
+    const tenant = await this.registry.find(idOrSlug);
     if (this.config.integrations.mail.provider === 'none') {
       throw new ControlPlaneException(
         ControlPlaneErrorCode.MailNotConfigured,
         'Mail is off (MAIL_PROVIDER=none): there is nothing to send the welcome mail with',
       );
     }
-    const tenant = await this.registry.find(idOrSlug);
     if (tenant.status !== 'active' && tenant.status !== 'suspended') {
       throw new ControlPlaneException(
         ControlPlaneErrorCode.TenantNotActive,

@@ -336,12 +336,57 @@ describe.each([
       expect(response.body).toEqual({ error: 'malformed_json', message });
     });
 
+    it.each([
+      ['a NUL in a value', '{"name":"a\\u0000b"}', 'name', 'no-nul-character'],
+      ['a NUL in a nested key', '{"a":{"b\\u0000":1}}', 'a.<key>', 'no-nul-character'],
+      ['a lone high surrogate', '{"name":"x\\ud800"}', 'name', 'well-formed-unicode'],
+      ['a lone low surrogate', '{"list":["ok","\\udfff"]}', 'list.1', 'well-formed-unicode'],
+    ])('refuses a body with %s with 400 naming the field', async (_label, raw, field, rule) => {
+      const response = await request(url)
+        .post('/echo')
+        .set('Content-Type', 'application/json')
+        .send(raw);
+      expect(response.status).toBe(400);
+      expect(response.body).toEqual({
+        error: 'validation_failed',
+        message: expect.stringMatching(new RegExp(`^${field.replace('.', '\\.')} must `)),
+        details: [{ field, rule, message: response.body.message }],
+      });
+    });
+
+    it('accepts a surrogate pair (an emoji) as the character it is', async () => {
+      await request(url)
+        .post('/echo')
+        .send({ name: 'rocket 🚀' })
+        .expect(200, { name: 'rocket 🚀' });
+    });
+
     it('keeps the size limit: 413 in our shape', async () => {
       const response = await request(url)
         .post('/echo')
         .send({ a: 'x'.repeat(2000) });
       expect(response.status).toBe(413);
       expect(response.body.error).toBe('payload_too_large');
+    });
+  });
+
+  describe('NUL in the URL', () => {
+    it.each([
+      ['the path', '/fast/a%00b', 'url'],
+      ['a query value', '/fast?search=a%00b', 'search'],
+      ['a query value after an invalid escape', '/fast?search=%ff%00', 'search'],
+      ['a later query value', '/fast?x=%ff&search=a%00', 'search'],
+      ['a query key', '/fast?a%00=1', '<query key>'],
+    ])('refuses a NUL in %s with 400 naming where', async (_label, path, field) => {
+      const response = await request(url).get(path);
+      expect(response.status).toBe(400);
+      expect(response.body.details).toEqual([
+        { field, rule: 'no-nul-character', message: `${field} must not contain NUL characters` },
+      ]);
+    });
+
+    it('lets an encoded percent sign followed by zeros through (%2500 is "%00" as text)', async () => {
+      await request(url).get('/fast?search=%2500').expect(200);
     });
   });
 
@@ -407,6 +452,55 @@ describe.each([
         });
       expect(stream.status).toBe(200);
       expect((stream.body as string).match(/^data:/gm)).toHaveLength(3);
+    });
+
+    it.each([
+      ['a bad method', 'FO O /fast HTTP/1.1\r\nHost: x\r\n\r\n', 400, 'malformed_request'],
+      [
+        'headers over 16 KB',
+        `GET /fast HTTP/1.1\r\nHost: x\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`,
+        431,
+        'headers_too_large',
+      ],
+    ])(
+      'answers %s refused by Node’s parser with our JSON body',
+      async (_label, raw, status, error) => {
+        const answer = await new Promise<string>((resolve, reject) => {
+          const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+          let text = '';
+          socket.on('data', (chunk) => (text += chunk.toString()));
+          socket.on('close', () => resolve(text));
+          socket.on('error', reject);
+        });
+        expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+        expect(JSON.parse(answer.slice(answer.indexOf('{')))).toEqual({
+          error,
+          message: expect.any(String),
+        });
+      },
+    );
+
+    it('answers a malformed second request on a kept-alive connection too', async () => {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write('GET /fast HTTP/1.1\r\nHost: x\r\n\r\n'),
+        );
+        let text = '';
+        socket.on('data', (chunk) => {
+          const first = text === '';
+          text += chunk.toString();
+          // The first answer is in: now the same connection sends what the parser refuses.
+          if (first) socket.write('FO O /fast HTTP/1.1\r\nHost: x\r\n\r\n');
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      const second = answer.slice(answer.indexOf('HTTP/1.1', 1));
+      expect(second).toMatch(/^HTTP\/1\.1 400 /);
+      expect(JSON.parse(second.slice(second.indexOf('{')))).toMatchObject({
+        error: 'malformed_request',
+      });
     });
 
     it('closes a connection whose headers trickle in (slowloris) with 408', async () => {

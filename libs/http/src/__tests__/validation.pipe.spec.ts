@@ -124,7 +124,7 @@ describe('strictValidationPipe', () => {
     });
 
     it('reads a query integer from decimal digits only: other text is not an integer', async () => {
-      for (const text of ['', ' ', '0x10', '1e1', '1.5', '+5', '5 ', '12345678901234567']) {
+      for (const text of ['', ' ', '0x10', '1e1', '1.5', '+5', '5 ', '1234567890123456']) {
         expect(await refusal({ limit: text }, query(PageLike))).toEqual([
           { field: 'limit', rule: 'isInt', message: 'limit must be an integer number' },
         ]);
@@ -138,6 +138,18 @@ describe('strictValidationPipe', () => {
       expect(await strictValidationPipe().transform({ limit: '007' }, query(PageLike))).toEqual({
         limit: 7,
       });
+    });
+
+    it('refuses keys named after Object.prototype members as unknown, not drop them', async () => {
+      for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__']) {
+        const value = JSON.parse(`{"title":"ok","${key}":{"x":1}}`) as object;
+        expect(await refusal(value, body(Titled))).toEqual([
+          { field: key, rule: 'unknown-property', message: `${key} is not allowed` },
+        ]);
+      }
+      expect(await refusal({ constructor: '1' }, query(PageLike))).toMatchObject([
+        { field: 'constructor', rule: 'unknown-property' },
+      ]);
     });
 
     it('each broken field once, in one 400', async () => {

@@ -10,11 +10,15 @@ import {
   Min,
 } from 'class-validator';
 
+/** The columns these land in are PostgreSQL `integer`s: a larger number failed there, a 500. */
+export const POSTGRES_INTEGER_MAX = 2_147_483_647;
+
 export class CreateMigrationRunDto {
   @ApiPropertyOptional({ description: 'Template version to reach (default: the latest)' })
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(POSTGRES_INTEGER_MAX)
   targetVersion?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 64, default: 4 })
@@ -30,6 +34,7 @@ export class CreateMigrationRunDto {
   @IsOptional()
   @IsInt()
   @Min(0)
+  @Max(POSTGRES_INTEGER_MAX)
   maxFailures?: number;
 
   @ApiPropertyOptional({ description: 'Migrate this many tenants first, alone; stop if any fails' })

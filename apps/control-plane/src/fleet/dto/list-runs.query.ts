@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { IntegerParam } from '@platform/http';
+import { POSTGRES_INTEGER_MAX } from './create-migration-run.dto';
 import { RUN_TENANT_STATUSES, type RunTenantStatus } from '../migration-run.types';
 
 export class PageQuery {
@@ -35,5 +36,6 @@ export class PlanQuery {
   @IntegerParam()
   @IsInt()
   @Min(0)
+  @Max(POSTGRES_INTEGER_MAX)
   to?: number;
 }

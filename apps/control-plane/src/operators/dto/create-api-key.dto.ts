@@ -1,11 +1,12 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
-import { IsIsoDateTime } from '@platform/http';
+import { IsIsoDateTime, Trim } from '@platform/http';
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'ci deploys', description: 'What the key is for' })
+  @Trim()
   @IsString()
-  @MinLength(1)
+  @MinLength(1, { message: 'name must not be empty' })
   @MaxLength(100)
   name!: string;
 
