@@ -722,6 +722,7 @@ describe('control plane: tenants API', () => {
         [{ email: 'not-an-email', role: 'member' }, 'email'],
         [{ email: 'x@example.test', role: 'owner' }, 'role'],
         [{ email: 'x@example.test', role: 'member', password: 'short' }, 'password'],
+        [{ email: 'x@example.test', role: 'member', password: ' '.repeat(12) }, 'password'],
         [{ email: 'x@example.test', role: 'member', passwordHash: 'x' }, 'passwordHash'],
       ];
       for (const [body, field] of cases) {

@@ -39,8 +39,18 @@ export async function createDataPlaneApp(config: DataPlaneConfig): Promise<NestF
   });
   // Ahead of Nest's middleware: a tenant already over its rate limit is refused at the door.
   app.use(app.get(RateLimitGate).handle);
-  // Then each tenant's requests in progress are capped, the rest wait in the tenant's own line.
-  app.use(app.get(TenantConcurrencyGate).handle);
+  // Then each tenant's requests in progress are capped, the rest wait in the tenant's own line;
+  // a request with a body only once its body has been read.
+  const concurrency = app.get(TenantConcurrencyGate);
+  app.use(concurrency.handle);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('preHandler', (request, reply, done) =>
+      concurrency.afterBody(request.raw, reply.raw, (error) =>
+        done(error instanceof Error ? error : undefined),
+      ),
+    );
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()

@@ -5,6 +5,7 @@
  * Each limit below is set before the data plane first sees the tenant's host, so the first
  * request already resolves the tenant with its override and counts start from zero.
  */
+import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 import request, { type Response } from 'supertest';
@@ -253,6 +254,62 @@ describe('rate limits', () => {
     // Thirty at once with 4 slots and a line of 32: the line absorbs them, none refused.
     const burst = await Promise.all(Array.from({ length: 30 }, () => getOn(capped, '/api/tenant')));
     expect(burst.map((response) => response.status)).toEqual(Array(30).fill(200));
+  });
+
+  it('holds no slot for a body still on its way, and resumes waiting writes as their own user', async () => {
+    const tenant = await platform.createTenant('rl-slow');
+    // Set before the data plane first sees the host: the first request resolves it with 2.
+    await putLimits(tenant.id, { concurrentRequests: 2 }).expect(200);
+    const [first, second] = [
+      await platform.signIn('rl-slow', 'first@rl-slow.test', 'admin'),
+      await platform.signIn('rl-slow', 'second@rl-slow.test', 'admin'),
+    ];
+    // Two clients, no credentials, send half a body each and stop: as many as the slots.
+    const { port } = new URL(platform.dataPlaneUrl);
+    const stalled = await Promise.all(
+      [1, 2].map(
+        () =>
+          new Promise<Socket>((resolve) => {
+            const socket = connect(Number(port), '127.0.0.1', () => {
+              socket.write(
+                `POST /api/auth/login HTTP/1.1\r\nHost: ${platform.hostOf(tenant.slug)}\r\n` +
+                  'Content-Type: application/json\r\nContent-Length: 50\r\n\r\n{"e',
+              );
+              resolve(socket);
+            });
+          }),
+      ),
+    );
+    try {
+      // The tenant's API still answers (it waited for those sockets' 408 before).
+      const meanwhile = await getOn(tenant, '/api/tenant').timeout(5_000);
+      expect(meanwhile.status).toBe(200);
+      expect(stalled.every((socket) => !socket.destroyed)).toBe(true);
+    } finally {
+      stalled.forEach((socket) => socket.destroy());
+    }
+
+    // Twelve writes from two users at once through 2 slots: most wait for another request to
+    // finish, and each must still be recorded as its own user's.
+    const writes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        dp()
+          .post('/api/projects')
+          .set('Host', platform.hostOf(tenant.slug))
+          .set('Authorization', `Bearer ${i % 2 === 0 ? first : second}`)
+          .send({ name: `write ${i}` }),
+      ),
+    );
+    expect(writes.map((response) => response.status)).toEqual(Array(12).fill(201));
+    const { rows } = await db.query<{ name: string; email: string }>(
+      `SELECT p.name, u.email FROM "${tenant.schema}".projects p
+         JOIN "${tenant.schema}".users u ON u.id = p.created_by ORDER BY p.name`,
+    );
+    expect(rows).toHaveLength(12);
+    for (const row of rows) {
+      const index = Number(row.name.split(' ')[1]);
+      expect(row.email).toBe(index % 2 === 0 ? 'first@rl-slow.test' : 'second@rl-slow.test');
+    }
   });
 
   it('limits one user without limiting another user of the same tenant', async () => {

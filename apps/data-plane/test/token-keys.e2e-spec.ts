@@ -708,6 +708,16 @@ describe('tenant-bound tokens', () => {
       const weak = await resetPassword(alpha, randomBytes(32).toString('base64url'), 'short');
       expect(weak.status).toBe(400);
       expect(weak.body).toMatchObject({ error: 'validation_failed' });
+      // Twelve blanks passed the length rule, and then signed in.
+      const blank = await resetPassword(
+        alpha,
+        randomBytes(32).toString('base64url'),
+        ' '.repeat(12),
+      );
+      expect(blank.status).toBe(400);
+      expect(blank.body.details).toEqual([
+        { field: 'password', rule: 'matches', message: 'password must not be only blanks' },
+      ]);
     });
   });
 
@@ -736,6 +746,10 @@ describe('tenant-bound tokens', () => {
     it('is single-use: the first acceptance signs in (with a refresh token), the second is refused', async () => {
       const token = await invite('carol@alpha-tk.test');
       expect((await accept(beta, token, 'carol-password-123')).status).toBe(400);
+      // A password of blanks is refused and leaves the invite unspent.
+      const blank = await accept(alpha, token, ' '.repeat(12));
+      expect(blank.status).toBe(400);
+      expect(blank.body.details).toEqual([expect.objectContaining({ field: 'password' })]);
       const first = await accept(alpha, token, 'carol-password-123');
       expect(first.status).toBe(200);
       expect(first.body).toEqual({

@@ -1,5 +1,6 @@
+import { TenantPassword } from '@platform/http';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
 
 export class AcceptInviteDto {
   @ApiProperty({ description: 'The token from the invite link' })
@@ -10,8 +11,6 @@ export class AcceptInviteDto {
   token!: string;
 
   @ApiProperty({ minLength: 12, maxLength: 1024 })
-  @IsString()
-  @MinLength(12, { message: 'password must be at least 12 characters' })
-  @MaxLength(1024)
+  @TenantPassword()
   password!: string;
 }

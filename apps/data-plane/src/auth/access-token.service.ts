@@ -143,11 +143,17 @@ export class AccessTokenService {
   }
 }
 
+/**
+ * A user id as the tenant's users table makes them. A signed token whose `sub` is anything else
+ * (only the tenant's key can sign one) reached the database as `created_by` and failed there, a
+ * 500; it is not a user, so the token is refused like any other that names no user.
+ */
+const USER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function toUser(claims: string | JwtPayload | undefined): TenantUser | null {
   if (typeof claims !== 'object') return null;
   const role: unknown = claims['role'];
-  if (typeof claims.sub !== 'string' || typeof role !== 'string' || !ROLES.includes(role)) {
-    return null;
-  }
+  if (typeof claims.sub !== 'string' || !USER_ID.test(claims.sub)) return null;
+  if (typeof role !== 'string' || !ROLES.includes(role)) return null;
   return { id: claims.sub, role: role as TenantUser['role'] };
 }

@@ -1,5 +1,6 @@
+import { TenantPassword } from '@platform/http';
 import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsString, Matches } from 'class-validator';
 import { OPAQUE_TOKEN } from './token-pair';
 
 export class ResetPasswordDto {
@@ -9,8 +10,6 @@ export class ResetPasswordDto {
   token!: string;
 
   @ApiProperty({ minLength: 12, maxLength: 1024 })
-  @IsString()
-  @MinLength(12, { message: 'password must be at least 12 characters' })
-  @MaxLength(1024)
+  @TenantPassword()
   password!: string;
 }

@@ -1,21 +1,20 @@
 import type { IncomingMessage } from 'node:http';
 import type { ResolvedTenant } from '@platform/tenancy';
+import { tenantHostOf } from '../tenant-resolution/tenant-host';
 import type { TenantResolver } from '../tenant-resolution/tenant-resolver.service';
 
 /**
  * What the gates ahead of Nest (RateLimitGate, TenantConcurrencyGate) may judge: the active
- * tenant of an /api request, when the host cache already knows it. Null leaves the request to
- * the normal way: a path outside /api, a host not cached yet, a tenant not active, or an
- * X-Forwarded-Host (it may select another tenant through trusted proxies; the middleware that
- * resolves it judges it).
+ * tenant of an /api request, when the host cache already knows it, by the same host the
+ * resolver will use (tenantHostOf). Null leaves the request to the normal way: a path outside
+ * /api, a host not cached yet or a tenant not active.
  */
 export function gatedTenant(
   resolver: TenantResolver,
   request: IncomingMessage,
+  trustedProxies: ReadonlySet<string>,
 ): ResolvedTenant | null {
-  if (!request.url?.startsWith('/api/') || request.headers['x-forwarded-host'] !== undefined) {
-    return null;
-  }
-  const tenant = resolver.cached(request.headers.host)?.tenant;
+  if (!request.url?.startsWith('/api/')) return null;
+  const tenant = resolver.cached(tenantHostOf(request, trustedProxies))?.tenant;
   return tenant?.status === 'active' ? tenant : null;
 }

@@ -36,8 +36,8 @@ export function heldFor(delayMs: number, random: () => number = Math.random): nu
  * a flood from ever more connections is not slowed by this, only refused cheaply (that needs
  * limiting in front of the replicas, at the load balancer).
  *
- * Only an optimisation: whatever it does not recognise (a host not cached yet, a forwarded
- * host, a tenant not blocked) goes the normal way, where RateLimitMiddleware decides. Refusals
+ * Only an optimisation: whatever it does not recognise (a host not cached yet, a tenant not
+ * blocked) goes the normal way, where RateLimitMiddleware decides. Refusals
  * answered here skip the per-request log line, on purpose: a flood must not become a log flood
  * (`data_plane_rate_limited_requests_total` still counts them).
  */
@@ -45,6 +45,7 @@ export function heldFor(delayMs: number, random: () => number = Math.random): nu
 export class RateLimitGate {
   private readonly enabled: boolean;
   private readonly delayMs: number;
+  private readonly trustedProxies: ReadonlySet<string>;
   private held = 0;
 
   constructor(
@@ -55,6 +56,7 @@ export class RateLimitGate {
   ) {
     this.enabled = config.rateLimits.enabled;
     this.delayMs = config.rateLimits.refusalDelayMs;
+    this.trustedProxies = new Set(config.trustedProxies);
   }
 
   readonly handle = (
@@ -62,7 +64,7 @@ export class RateLimitGate {
     response: ServerResponse,
     next: NextFunction,
   ): void => {
-    const tenant = this.enabled ? gatedTenant(this.resolver, request) : null;
+    const tenant = this.enabled ? gatedTenant(this.resolver, request, this.trustedProxies) : null;
     const blocked = tenant ? this.limiter.blockedTenant(tenant) : null;
     if (!tenant || !blocked) {
       next();

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter } from 'prom-client';
@@ -11,6 +12,14 @@ import { gatedTenant } from './gated-tenant';
 
 /** How many requests may wait per slot of a tenant's concurrency limit before more are refused. */
 const WAITING_PER_SLOT = 8;
+
+/** A request whose body is still to come (a length over 0, or chunked). */
+function carriesBody(request: IncomingMessage): boolean {
+  const length = request.headers['content-length'];
+  return (
+    (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
+  );
+}
 
 interface Waiting {
   readonly request: IncomingMessage;
@@ -37,13 +46,17 @@ interface Lane {
  * queue is first come, first served), for seconds (bench/noisy-neighbour.bench.ts). With it,
  * the burst is served a few requests at a time, interleaved with everyone else's.
  *
- * Mounted on Express ahead of Nest, after RateLimitGate: a waiting request has only been
- * parsed, so a long line costs memory, not work. Only what the host cache knows is judged;
- * a host not cached yet or a forwarded host goes through (the next request is judged).
+ * Mounted ahead of Nest, after RateLimitGate: a waiting request has only been parsed, so a long
+ * line costs memory, not work. A request with a body is judged once its body is in
+ * (`afterBody`, a Fastify preHandler hook), not at the door: a client sending bodies slowly,
+ * signed in or not, held slots while it did and stalled the tenant's whole API until the
+ * request timeout. Only what the host cache knows is judged; a host not cached yet goes
+ * through (the next request is judged).
  */
 @Injectable()
 export class TenantConcurrencyGate {
   private readonly enabled: boolean;
+  private readonly trustedProxies: ReadonlySet<string>;
   private readonly lanes = new Map<string, Lane>();
   /** The resolved tenant objects are replaced when the tenant changes, so this never goes stale. */
   private readonly limitOf = new WeakMap<ResolvedTenant, number>();
@@ -56,6 +69,7 @@ export class TenantConcurrencyGate {
     metrics: MetricsRegistry,
   ) {
     this.enabled = config.rateLimits.enabled;
+    this.trustedProxies = new Set(config.trustedProxies);
     this.waited = new Counter({
       name: 'data_plane_tenant_requests_waited_total',
       help: "Requests that waited for a slot of their tenant's concurrency limit (concurrentRequests)",
@@ -68,12 +82,28 @@ export class TenantConcurrencyGate {
     });
   }
 
+  /** Middleware ahead of Nest: requests without a body. */
   readonly handle = (
     request: IncomingMessage,
     response: ServerResponse,
     next: NextFunction,
   ): void => {
-    const tenant = this.enabled ? gatedTenant(this.resolver, request) : null;
+    if (carriesBody(request)) next();
+    else this.judge(request, response, next);
+  };
+
+  /** After the body has been read (a preHandler hook): requests with a body. */
+  readonly afterBody = (
+    request: IncomingMessage,
+    response: ServerResponse,
+    next: NextFunction,
+  ): void => {
+    if (carriesBody(request)) this.judge(request, response, next);
+    else next();
+  };
+
+  private judge(request: IncomingMessage, response: ServerResponse, next: NextFunction): void {
+    const tenant = this.enabled ? gatedTenant(this.resolver, request, this.trustedProxies) : null;
     if (!tenant) {
       next();
       return;
@@ -94,8 +124,11 @@ export class TenantConcurrencyGate {
       return;
     }
     this.waited.inc();
-    lane.waiting.push({ request, response, next });
-  };
+    // Released by another request's 'finish': without the binding the rest of this request would
+    // run in that request's async context (its tenant context, its request id) once past
+    // the tenant's middleware, as a request judged after its body is.
+    lane.waiting.push({ request, response, next: AsyncResource.bind(next) });
+  }
 
   /** Requests in progress and waiting for a tenant in this replica (tests, diagnostics). */
   load(tenantId: string): { active: number; waiting: number } {

@@ -5,6 +5,7 @@ import { nodeRequestOf, type NextFunction } from '@platform/http';
 import { TenantContext, type ResolvedTenant } from '@platform/tenancy';
 import { DataPlaneErrorCode, DataPlaneException } from '../errors/data-plane.exception';
 import { TenantResolver } from './tenant-resolver.service';
+import { tenantHostOf } from './tenant-host';
 
 /** Seconds a client is told to wait while a tenant is still being provisioned. */
 const PROVISIONING_RETRY_AFTER_SECONDS = 5;
@@ -38,7 +39,7 @@ export class TenantResolutionMiddleware implements NestMiddleware {
   }
 
   use(request: TenantRequest, _response: ServerResponse, next: NextFunction): void | Promise<void> {
-    const host = this.hostOf(request);
+    const host = tenantHostOf(request, this.trustedProxies);
     // A cached host (nearly every request) is admitted at once, without a promise in between.
     const cached = this.resolver.cached(host);
     if (cached) {
@@ -46,15 +47,6 @@ export class TenantResolutionMiddleware implements NestMiddleware {
       return;
     }
     return this.resolver.resolve(host).then((tenant) => enter(request, tenant, next), next);
-  }
-
-  private hostOf(request: IncomingMessage): string | undefined {
-    const peer = request.socket.remoteAddress ?? '';
-    const forwarded = request.headers['x-forwarded-host'];
-    if (typeof forwarded === 'string' && this.trustedProxies.has(peer)) {
-      return forwarded.split(',')[0];
-    }
-    return request.headers.host;
   }
 }
 

@@ -1,5 +1,6 @@
+import { TenantPassword } from '@platform/http';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmail, IsIn, IsOptional, MaxLength } from 'class-validator';
 
 export const TENANT_USER_ROLES = ['admin', 'member', 'viewer'] as const;
 export type TenantUserRole = (typeof TENANT_USER_ROLES)[number];
@@ -16,8 +17,6 @@ export class CreateTenantUserDto {
 
   @ApiPropertyOptional({ description: 'Without one, the user gets a one-time invite link' })
   @IsOptional()
-  @IsString()
-  @MinLength(12, { message: 'password must be at least 12 characters' })
-  @MaxLength(1024)
+  @TenantPassword()
   password?: string;
 }

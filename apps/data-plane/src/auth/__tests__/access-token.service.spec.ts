@@ -20,7 +20,7 @@ const tenantB: TenantRef = {
   schemaName: 't_b',
   cluster: 'main',
 };
-const user = { id: 'user-1', role: 'member' as const };
+const user = { id: '5b3f4a4e-8c1d-4f7a-9e2b-1c0d3e4f5a6b', role: 'member' as const };
 
 interface StoredKey {
   kid: string;
@@ -171,6 +171,16 @@ describe('AccessTokenService with per-tenant keys', () => {
       hs256(keyB.secret),
     );
     expect(await verifyIn(tenantA, crossed)).toBeNull();
+  });
+
+  it('refuses a token signed with the right key whose sub is no user id', async () => {
+    const signedFor = (sub: unknown) =>
+      handMade({ alg: 'HS256', kid: keyA.kid }, claimsFor(tenantA, { sub }), hs256(keyA.secret));
+    // Each of these reached the database as created_by and failed there (a 500).
+    for (const sub of ['not-a-uuid', 'a\u0000b', user.id.toUpperCase(), `${user.id} `, 42]) {
+      expect(await verifyIn(tenantA, signedFor(sub))).toBeNull();
+    }
+    expect(await verifyIn(tenantA, signedFor(user.id))).toEqual(user);
   });
 
   it('refuses a forged kid, and a flood of them costs at most one registry read a second', async () => {

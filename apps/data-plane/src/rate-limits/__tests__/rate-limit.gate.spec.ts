@@ -34,12 +34,25 @@ function gateWith(options: {
     send: (_response: ServerResponse, _tenant: ResolvedTenant, state: LimitState) =>
       sent.push(state),
   } as unknown as RateLimitResponder;
-  const config = { rateLimits: { enabled: true, refusalDelayMs: options.delayMs } };
-  const gate = new RateLimitGate(resolver, limiter, responder, config as DataPlaneConfig);
-  const call = (url: string, headers: Record<string, string> = { host: 'a.test' }) => {
+  const config = {
+    rateLimits: { enabled: true, refusalDelayMs: options.delayMs },
+    trustedProxies: ['10.0.0.1'],
+  };
+  const gate = new RateLimitGate(
+    resolver,
+    limiter,
+    responder,
+    config as unknown as DataPlaneConfig,
+  );
+  const call = (
+    url: string,
+    headers: Record<string, string> = { host: 'a.test' },
+    peer = '192.0.2.7',
+  ) => {
     const next = jest.fn() as NextFunction;
     const response = { destroyed: false, headersSent: false } as unknown as ServerResponse;
-    gate.handle({ url, headers } as unknown as IncomingMessage, response, next);
+    const socket = { remoteAddress: peer };
+    gate.handle({ url, headers, socket } as unknown as IncomingMessage, response, next);
     return { next, response };
   };
   return { call, sent };
@@ -92,12 +105,22 @@ describe('RateLimitGate', () => {
   it.each([
     ['a path outside /api', '/health/live', { host: 'a.test' }],
     ['a host not cached', '/api/projects', { host: 'b.test' }],
-    ['a forwarded host', '/api/projects', { host: 'a.test', 'x-forwarded-host': 'b.test' }],
   ])('leaves %s to the normal way', (_what, url, headers) => {
     const { call, sent } = gateWith({ delayMs: 0 });
     const { next } = call(url, headers);
     expect(next).toHaveBeenCalledWith();
     expect(sent).toEqual([]);
+  });
+
+  it('reads X-Forwarded-Host only from a trusted proxy, as the resolver does', () => {
+    const { call, sent } = gateWith({ delayMs: 0 });
+    const forwarded = { host: 'a.test', 'x-forwarded-host': 'b.test' };
+    // From anyone else the header changes nothing: the blocked tenant of Host is refused.
+    expect(call('/api/projects', forwarded).next).not.toHaveBeenCalled();
+    expect(sent).toEqual([blocked]);
+    // From the proxy it names the host: b.test, not cached here, goes the normal way.
+    expect(call('/api/projects', forwarded, '10.0.0.1').next).toHaveBeenCalledWith();
+    expect(sent).toEqual([blocked]);
   });
 
   it('leaves a tenant that is not blocked, or not active, to the normal way', () => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction } from '@platform/http';
@@ -40,14 +41,26 @@ function gate(tenants: Record<string, ResolvedTenant> = { 'a.test': tenantA, 'b.
     cached: (host: string | undefined) =>
       host !== undefined && tenants[host] ? { tenant: tenants[host] } : undefined,
   } as unknown as TenantResolver;
-  const config = { rateLimits: { enabled: true, refusalDelayMs: 0 } } as DataPlaneConfig;
+  const config = {
+    rateLimits: { enabled: true, refusalDelayMs: 0 },
+    trustedProxies: ['10.0.0.1'],
+  } as unknown as DataPlaneConfig;
   const subject = new TenantConcurrencyGate(resolver, config, new MetricsRegistry());
-  const call = (host = 'a.test', url = '/api/projects') => {
-    const next = jest.fn() as jest.MockedFunction<NextFunction>;
-    const socket = { destroyed: false };
+  const call = (
+    host = 'a.test',
+    url = '/api/projects',
+    options: {
+      headers?: Record<string, string>;
+      peer?: string;
+      phase?: 'handle' | 'afterBody';
+      next?: NextFunction;
+    } = {},
+  ) => {
+    const next = jest.fn(options.next) as jest.MockedFunction<NextFunction>;
+    const socket = { destroyed: false, remoteAddress: options.peer ?? '192.0.2.7' };
     const response = new FakeResponse();
-    subject.handle(
-      { url, headers: { host }, socket } as unknown as IncomingMessage,
+    subject[options.phase ?? 'handle'](
+      { url, headers: { host, ...options.headers }, socket } as unknown as IncomingMessage,
       response as unknown as ServerResponse,
       next,
     );
@@ -75,6 +88,58 @@ describe('TenantConcurrencyGate', () => {
     third.response.finish();
     fourth.response.finish();
     expect(subject.load('tenant-a')).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('judges a request with a body only once its body is in (afterBody), and only there', () => {
+    const { subject, call } = gate();
+    const body = { headers: { 'content-length': '50' } };
+    // At the door a request with a body takes no slot: a client sending it slowly holds none.
+    const slow = [call('a.test', '/api/projects', body), call('a.test', '/api/projects', body)];
+    expect(slow.map((c) => c.next.mock.calls.length)).toEqual([1, 1]);
+    expect(subject.load('tenant-a')).toEqual({ active: 0, waiting: 0 });
+    // Once read, it counts like any request; a chunked body too.
+    call('a.test', '/api/projects', { ...body, phase: 'afterBody' });
+    call('a.test', '/api/projects', {
+      headers: { 'transfer-encoding': 'chunked' },
+      phase: 'afterBody',
+    });
+    const waiting = call('a.test', '/api/projects', { ...body, phase: 'afterBody' });
+    expect(waiting.next).not.toHaveBeenCalled();
+    expect(subject.load('tenant-a')).toEqual({ active: 2, waiting: 1 });
+    // A request without a body was judged at the door: afterBody lets it through untouched.
+    const get = call('a.test', '/api/projects', { phase: 'afterBody' });
+    expect(get.next).toHaveBeenCalledTimes(1);
+    expect(subject.load('tenant-a')).toEqual({ active: 2, waiting: 1 });
+  });
+
+  it('gates by the host the resolver uses: X-Forwarded-Host counts only from a trusted proxy', () => {
+    const { subject, call } = gate();
+    call();
+    call();
+    // An untrusted client naming another host is still tenant a's (it used to skip the gate).
+    const spoofed = call('a.test', '/api/projects', { headers: { 'x-forwarded-host': 'b.test' } });
+    expect(spoofed.next).not.toHaveBeenCalled();
+    expect(subject.load('tenant-a')).toEqual({ active: 2, waiting: 1 });
+    const proxied = call('a.test', '/api/projects', {
+      headers: { 'x-forwarded-host': 'b.test' },
+      peer: '10.0.0.1',
+    });
+    expect(proxied.next).toHaveBeenCalledTimes(1);
+    expect(subject.load('tenant-b')).toEqual({ active: 1, waiting: 0 });
+  });
+
+  it('resumes a waiting request in its own async context, not in the releasing one', () => {
+    const { call } = gate();
+    const context = new AsyncLocalStorage<string>();
+    const seen: (string | undefined)[] = [];
+    const first = context.run('first', () => call());
+    context.run('second', () => call());
+    context.run('third', () =>
+      call('a.test', '/api/projects', { next: () => seen.push(context.getStore()) }),
+    );
+    expect(seen).toEqual([]);
+    context.run('first', () => first.response.finish());
+    expect(seen).toEqual(['third']);
   });
 
   it("never makes another tenant wait for one tenant's line", () => {
