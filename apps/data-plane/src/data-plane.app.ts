@@ -15,7 +15,8 @@ import { TenantConcurrencyGate } from './rate-limits/tenant-concurrency.gate';
  */
 export const DATA_PLANE_RAW_BODY_ROUTES: readonly RawBodyRoute[] = [
   // File upload (files/): the file's bytes, under the tenant's storage quota.
-  { method: 'PUT', path: /^\/api\/files\/[^/]+$/ },
+  // A trailing slash is ignored by the routes, so here too (it was refused as not JSON: 415).
+  { method: 'PUT', path: /^\/api\/files\/[^/]+\/?$/ },
 ];
 
 /**

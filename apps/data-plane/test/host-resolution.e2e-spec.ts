@@ -321,6 +321,34 @@ describe('host resolution on the data plane', () => {
     });
   });
 
+  describe('a request that names more than one host', () => {
+    it('is refused when it carries two Host headers, whichever comes first', async () => {
+      for (const [first, second] of [
+        ['victim.platform.test', 'attacker.platform.test'],
+        ['attacker.platform.test', 'victim.platform.test'],
+        ['acme.platform.test', 'acme.platform.test'],
+      ]) {
+        const response = await get(first, '/api/tenant', [`Host: ${second}`]);
+        expect(response.status).toBe(404);
+        expect(response.body).toEqual({
+          error: 'unknown_tenant',
+          message: 'the request has more than one Host header',
+        });
+      }
+    });
+
+    it('is refused when its target is a full URL (absolute form), whatever Host says', async () => {
+      for (const target of [
+        'http://victim.platform.test/api/tenant',
+        'http://acme.platform.test/api/tenant',
+      ]) {
+        const response = await get('acme.platform.test', target);
+        expect(response.status).toBe(404);
+        expect(response.body).toMatchObject({ error: 'unknown_tenant' });
+      }
+    });
+  });
+
   describe('forwarded host headers from an untrusted peer', () => {
     it('serves the Host tenant, not X-Forwarded-Host', async () => {
       const response = await get('attacker.platform.test', '/api/tenant', [

@@ -426,9 +426,24 @@ describe('plan quotas and tenant files', () => {
       const badId = await on(alpha, alphaToken).get('/api/files/not-a-uuid');
       expect(badId.status).toBe(400);
       expect(badId.body).toMatchObject({ details: [{ field: 'id', rule: 'uuid' }] });
-      const badType = await upload(alpha, alphaToken, 'typed.bin', 'x', 'nonsense');
-      expect(badType.status).toBe(400);
-      expect(badType.body).toMatchObject({ details: [{ field: 'content-type' }] });
+      for (const type of ['nonsense', 'a/b c', 'text/plain junk']) {
+        const badType = await upload(alpha, alphaToken, 'typed.bin', 'x', type);
+        expect(badType.status).toBe(400);
+        expect(badType.body).toMatchObject({ details: [{ field: 'content-type' }] });
+      }
+      const withParameters = await upload(alpha, alphaToken, 'p.txt', 'x', 'text/plain; x="y"');
+      expect(withParameters.status).toBe(201);
+    });
+
+    it('takes an upload with a trailing slash like one without (it was refused as not JSON)', async () => {
+      const created = await on(alpha, alphaToken)
+        .put('/api/files/slash.txt/')
+        .set('Content-Type', 'text/plain')
+        .send('hello');
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({ name: 'slash.txt', size: 5 });
+      const downloaded = await on(alpha, alphaToken).get(`/api/files/${created.body.id}`);
+      expect(downloaded.text).toBe('hello');
     });
 
     it('refuses a body over FILE_MAX_BYTES with 413, declared or chunked, storing nothing', async () => {

@@ -522,6 +522,9 @@ describe('tenant API on the data plane', () => {
         ['a name of blanks only', { name: ' \t ' }, 'name', 'minLength'],
         ['a 201-character name', { name: 'a'.repeat(201) }, 'name', 'maxLength'],
         ['a numeric name', { name: 42 }, 'name', 'isString'],
+        ['a name with a bell', { name: 'ring\u0007' }, 'name', 'no-control-character'],
+        ['a name with a bidi override', { name: 'a\u202efdp.exe' }, 'name', 'no-control-character'],
+        ['a name with a line break', { name: 'two\nlines' }, 'name', 'no-control-character'],
         [
           'a description over 5000 characters',
           { name: 'alpha-co-long', description: 'd'.repeat(5001) },

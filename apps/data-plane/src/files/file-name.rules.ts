@@ -1,5 +1,6 @@
 import { BadRequestException, Injectable, type PipeTransform } from '@nestjs/common';
 import type { ErrorBody } from '@platform/http';
+import { CONTROL_CHARACTER } from '../common/display-text.rules';
 
 export const FILE_NAME_MAX_LENGTH = 200;
 
@@ -7,13 +8,6 @@ export interface FileNameViolation {
   readonly rule: string;
   readonly message: string;
 }
-
-/**
- * Control characters (C0, DEL, C1), line and paragraph separators, and the invisible marks that
- * reorder text (bidi embeddings, overrides, isolates): in a name shown in a list or a download
- * dialog they hide what the name really is (`invoice\u202Efdp.exe` displays as `invoiceexe.pdf`).
- */
-const CONTROL_CHARACTER = /[\p{Cc}\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/u;
 
 /**
  * What a file name must be. The name is only ever data (a column, a Content-Disposition
@@ -74,12 +68,18 @@ export class FileIdPipe implements PipeTransform<string, string> {
 }
 
 /**
+ * `type/subtype` made of RFC 9110 token characters, then nothing or `;` and parameters. Only a
+ * prefix was checked: `a/b c` was stored and echoed, while downloads sent octet-stream.
+ */
+const MEDIA_TYPE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]*(;.*)?$/;
+
+/**
  * The Content-Type a file is stored and later served with. Anything a client sends is kept as
  * is, but it must survive being sent back as a header: printable ASCII only (Node refuses
  * anything else in a response header, which would surface as a 500 on download).
  */
 export function contentTypeViolation(contentType: string): FileNameViolation | null {
-  if (!/^[\x20-\x7e]{1,255}$/.test(contentType) || !/^[^\s/]+\/[^\s/]+/.test(contentType)) {
+  if (!/^[\x20-\x7e]{1,255}$/.test(contentType) || !MEDIA_TYPE.test(contentType)) {
     return {
       rule: 'content-type',
       message:

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
 import { Trim } from '@platform/http';
+import { NoControlCharacters } from '../common/display-text.rules';
 
 export class CreateProjectDto {
   @ApiProperty({
@@ -12,6 +13,7 @@ export class CreateProjectDto {
   @IsString()
   @MinLength(1, { message: 'name must not be empty' })
   @MaxLength(200)
+  @NoControlCharacters()
   name!: string;
 
   @ApiPropertyOptional({ maxLength: 5000 })

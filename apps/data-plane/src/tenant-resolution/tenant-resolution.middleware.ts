@@ -39,6 +39,11 @@ export class TenantResolutionMiddleware implements NestMiddleware {
   }
 
   use(request: TenantRequest, _response: ServerResponse, next: NextFunction): void | Promise<void> {
+    const ambiguity = hostAmbiguity(request);
+    if (ambiguity) {
+      next(new DataPlaneException(DataPlaneErrorCode.UnknownTenant, ambiguity));
+      return;
+    }
     const host = tenantHostOf(request, this.trustedProxies);
     // A cached host (nearly every request) is admitted at once, without a promise in between.
     const cached = this.resolver.cached(host);
@@ -48,6 +53,23 @@ export class TenantResolutionMiddleware implements NestMiddleware {
     }
     return this.resolver.resolve(host).then((tenant) => enter(request, tenant, next), next);
   }
+}
+
+/**
+ * Why a request names no single tenant, or null. Node keeps the first of several Host headers
+ * and drops the rest, and a target in absolute form (`GET http://b.example/api/...`) names a
+ * host of its own that Host may contradict: a proxy or firewall in front that reads the other
+ * one would reason about another tenant than the one served, so neither is served.
+ */
+function hostAmbiguity(request: IncomingMessage & { originalUrl?: string }): string | null {
+  const target = request.originalUrl ?? request.url ?? '';
+  if (!target.startsWith('/')) return 'the request target must be a path, not a full URL';
+  const raw = request.rawHeaders;
+  let hosts = 0;
+  for (let index = 0; index < raw.length; index += 2) {
+    if (raw[index].length === 4 && raw[index].toLowerCase() === 'host') hosts += 1;
+  }
+  return hosts > 1 ? 'the request has more than one Host header' : null;
 }
 
 /** Runs the rest of the request in the tenant's context, or fails it when none is admitted. */
