@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import { HttpException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
@@ -7,6 +8,7 @@ import {
   MALFORMED_JSON,
   MAX_JSON_DEPTH,
   NOT_A_JSON_OBJECT,
+  NOT_UTF8,
   nestedDeeperThan,
 } from './json-body.middleware';
 import { isRawBodyRoute, type RawBodyRoute } from './json-only.middleware';
@@ -41,8 +43,16 @@ function readError(error: RawBodyError, limit: string): BodyRejectedException {
   });
 }
 
+/** The body's text: UTF-8 only, a byte-order mark dropped (as body-parser does). */
+function textOf(bytes: Buffer): string {
+  if (!isUtf8(bytes)) throw new BodyRejectedException(400, NOT_UTF8);
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 /** The parsed body, or why it is refused: the same checks, in the same order, as under Express. */
-function parsedBody(text: string): unknown {
+function parsedBody(bytes: Buffer): unknown {
+  const text = textOf(bytes);
   // body-parser answers an empty JSON body with `{}`; the validation pipe then names what is missing.
   if (text.length === 0) return {};
   let body: unknown;
@@ -98,7 +108,6 @@ export function useJsonBodies(
     return getRawBody(payload, {
       limit,
       length: declared === undefined ? undefined : Number(declared),
-      encoding: 'utf8',
     }).then(parsedBody, (error: RawBodyError) => {
       throw readError(error, limit);
     });

@@ -86,6 +86,10 @@ export async function listenOn(app: INestApplication, port: number, host: string
   return typeof address === 'object' && address ? address.port : port;
 }
 
+/** As long as a path parameter may be under Express (a file name, percent-encoded). */
+const MAX_PATH_PARAMETER_LENGTH = 2_048;
+const PARAMETER_TOO_LONG = `a path segment is longer than ${MAX_PATH_PARAMETER_LENGTH} characters`;
+
 /**
  * Fastify's server options for our apps: routing as lenient as Express's where a client could
  * tell (a trailing slash), and path parameters as long as a file name may be (Fastify answers
@@ -100,15 +104,19 @@ export function fastifyServerOptions(
     genReqId,
     requestIdHeader: false,
     clientErrorHandler: answerClientError,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 2_048 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAMETER_LENGTH },
     frameworkErrors: (error, _request, reply) => {
-      const body: ErrorBody = {
-        error: error.code === 'FST_ERR_BAD_URL' ? 'malformed_url' : 'bad_request',
-        message:
-          error.code === 'FST_ERR_BAD_URL'
-            ? 'the URL is not validly percent-encoded'
-            : error.message,
-      };
+      // Fastify's own messages quote the whole URL back (a 3 KB path, 3 KB of answer): ours don't.
+      const body: ErrorBody =
+        error.code === 'FST_ERR_BAD_URL'
+          ? { error: 'malformed_url', message: 'the URL is not validly percent-encoded' }
+          : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? {
+                error: 'validation_failed',
+                message: PARAMETER_TOO_LONG,
+                details: [{ field: 'url', rule: 'maxLength', message: PARAMETER_TOO_LONG }],
+              }
+            : { error: 'bad_request', message: 'the request could not be routed' };
       // Before routing: no hook would see this answer, so it goes on Node's response directly.
       answerJson(reply.raw, 400, body);
     },

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { json, type RequestHandler } from 'express';
 import type { ErrorBody } from './error-body';
 import { isRawBodyRoute, type RawBodyRoute } from './json-only.middleware';
@@ -38,6 +39,18 @@ export const NOT_A_JSON_OBJECT: ErrorBody = {
   message: 'request body must be a JSON object',
 };
 
+/**
+ * Bytes that are not UTF-8 (latin1's `é`, a cut sequence): decoding them leniently turned each
+ * into U+FFFD and stored that, silently changing what was sent. JSON is UTF-8 (RFC 8259).
+ */
+export const NOT_UTF8: ErrorBody = {
+  error: 'malformed_json',
+  message: 'request body is not valid UTF-8',
+};
+
+/** Marks the body-parser failure that the UTF-8 check (its `verify` hook) caused. */
+const NOT_UTF8_FAILURE = 'platform.not-utf8';
+
 /** Whether `text` parses as JSON (body-parser's strict mode refuses valid JSON that is no object). */
 function isJson(text: unknown): boolean {
   if (typeof text !== 'string') return false;
@@ -51,6 +64,8 @@ function isJson(text: unknown): boolean {
 
 interface BodyParserError {
   readonly type?: string;
+  /** Set by our verify hook. */
+  readonly reason?: string;
   readonly status?: number;
   /** The body as read, on a parse failure. */
   readonly body?: unknown;
@@ -64,7 +79,15 @@ export function jsonBodyParser(
   limit: string,
   rawBodyRoutes: readonly RawBodyRoute[] = [],
 ): RequestHandler {
-  const parse = json({ limit, strict: true, type: ['application/json', 'application/*+json'] });
+  const parse = json({
+    limit,
+    strict: true,
+    type: ['application/json', 'application/*+json'],
+    verify: (_request, _response, buffer) => {
+      if (!isUtf8(buffer))
+        throw Object.assign(new Error(NOT_UTF8.message), { reason: NOT_UTF8_FAILURE });
+    },
+  });
   return (request, response, next) => {
     // Left unread: the route's handler streams it.
     if (isRawBodyRoute(request, rawBodyRoutes)) return next();
@@ -82,16 +105,20 @@ export function jsonBodyParser(
         response.status(400).json(body);
         return;
       }
-      const { type, status, body: read } = error as BodyParserError;
+      const { type, status, body: read, reason } = error as BodyParserError;
       const body: ErrorBody =
-        type === 'entity.too.large'
-          ? { error: 'payload_too_large', message: `request body is larger than ${limit}` }
-          : type === 'entity.parse.failed'
-            ? isJson(read)
-              ? NOT_A_JSON_OBJECT
-              : MALFORMED_JSON
-            : { error: 'unreadable_body', message: 'request body could not be read' };
-      response.status(status && status >= 400 && status < 500 ? status : 400).json(body);
+        reason === NOT_UTF8_FAILURE
+          ? NOT_UTF8
+          : type === 'entity.too.large'
+            ? { error: 'payload_too_large', message: `request body is larger than ${limit}` }
+            : type === 'entity.parse.failed'
+              ? isJson(read)
+                ? NOT_A_JSON_OBJECT
+                : MALFORMED_JSON
+              : { error: 'unreadable_body', message: 'request body could not be read' };
+      // body-parser answers a failed verify with 403; bytes that are not UTF-8 are a bad request.
+      const refused = reason !== NOT_UTF8_FAILURE && status && status >= 400 && status < 500;
+      response.status(refused ? status : 400).json(body);
     });
   };
 }

@@ -35,11 +35,20 @@ function flatten(errors: readonly ValidationError[], parent = ''): FieldProblem[
 
 type QueryClass = new () => object;
 
-/** The 400 for these problems, each with its field and rule. */
-function validationFailed(details: FieldProblem[]): BadRequestException {
+/**
+ * Problems named in one 400. A body of 9,000 unknown keys (80 KB) was answered with each named
+ * twice, in the message and in the details: 860 KB back for 80 in.
+ */
+const MAX_NAMED_PROBLEMS = 20;
+
+/** The 400 for these problems, each with its field and rule (the first MAX_NAMED_PROBLEMS). */
+function validationFailed(problems: FieldProblem[]): BadRequestException {
+  const details = problems.slice(0, MAX_NAMED_PROBLEMS);
+  const unnamed = problems.length - details.length;
+  const named = details.map((problem) => problem.message).join('; ');
   const body: ErrorBody = {
     error: 'validation_failed',
-    message: details.map((problem) => problem.message).join('; '),
+    message: unnamed > 0 ? `${named}; and ${unnamed} more` : named,
     details,
   };
   return new BadRequestException(body);

@@ -152,6 +152,20 @@ describe('strictValidationPipe', () => {
       ]);
     });
 
+    it('names at most 20 problems, and says how many more there are', async () => {
+      const value = Object.fromEntries(
+        Array.from({ length: 30 }, (_, i) => [`extra${String(i).padStart(2, '0')}`, i]),
+      );
+      let response: { message: string; details: unknown[] } | undefined;
+      try {
+        await strictValidationPipe().transform({ title: 'ok', ...value }, body(Titled));
+      } catch (error) {
+        response = (error as BadRequestException).getResponse() as typeof response;
+      }
+      expect(response!.details).toHaveLength(20);
+      expect(response!.message).toMatch(/^extra00 is not allowed; .*; and 10 more$/);
+    });
+
     it('each broken field once, in one 400', async () => {
       expect(await refusal({ title: 7, rank: 'high', other: 1 }, body(Titled))).toEqual([
         { field: 'other', rule: 'unknown-property', message: 'other is not allowed' },
