@@ -17,7 +17,7 @@ export {
 } from './node-response';
 export { jsonBodyParser } from './json-body.middleware';
 export { Trim } from './trim.transform';
-export { TenantPassword, TENANT_PASSWORD_MIN_LENGTH } from './tenant-password.rules';
+export { TenantPassword } from './tenant-password.rules';
 export { IntegerParam } from './integer-param.transform';
 export { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 export { strictValidationPipe } from './validation.pipe';

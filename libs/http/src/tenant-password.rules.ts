@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { IsString, Matches, MaxLength, MinLength } from 'class-validator';
 
 /** The shortest password a tenant user may set. */
-export const TENANT_PASSWORD_MIN_LENGTH = 12;
+const TENANT_PASSWORD_MIN_LENGTH = 12;
 
 /**
  * A tenant user's new password, wherever one is set (created by ops, invite accepted, reset):
