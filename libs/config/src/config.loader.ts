@@ -113,6 +113,7 @@ function commonConfig(env: SharedEnv, problems: string[]) {
       maxUses: env.DATABASE_CONNECTION_MAX_USES,
       maxLifetimeSeconds: env.DATABASE_CONNECTION_MAX_LIFETIME_SECONDS,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      preparedStatements: env.DATABASE_PREPARED_STATEMENTS,
     },
     migrations: {
       lockTimeoutMs: env.MIGRATION_LOCK_TIMEOUT_MS,

@@ -81,6 +81,15 @@ export const sharedEnvSchema = z.object({
   DATABASE_CONNECTION_MAX_USES: z.coerce.number().int().min(1).default(100_000),
   DATABASE_CONNECTION_MAX_LIFETIME_SECONDS: z.coerce.number().int().min(1).default(900),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).default(15000),
+  /**
+   * Tenant requests enter their tenant with a statement each pooled connection prepares once.
+   * false behind a pooler that mixes server sessions (PgBouncer in transaction mode before 1.21,
+   * or later ones without max_prepared_statements); met anyway, the data plane turns it off.
+   */
+  DATABASE_PREPARED_STATEMENTS: z
+    .enum(['true', 'false', '1', '0'])
+    .transform((value) => value === 'true' || value === '1')
+    .default('true'),
   /** A schema migration waits at most this long for a lock (another runner, app traffic). */
   MIGRATION_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   MIGRATION_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(600000),

@@ -1,4 +1,5 @@
 import type { ClientBase } from 'pg';
+import type { PreparedStatement } from './transaction-batch.query';
 import {
   assertTenantSchemaName,
   quoteIdentifier,
@@ -62,6 +63,32 @@ export function enterTenantStatement(
     (options.readOnly ? `set_config('transaction_read_only', 'on', true), ` : '') +
     `set_config('role', '${name}', true)`
   );
+}
+
+const ENTER_TENANT_SQL =
+  `SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true), ` +
+  `set_config('role', $1, true)`;
+const ENTER_TENANT_READ_ONLY_SQL =
+  `SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true), ` +
+  `set_config('transaction_read_only', 'on', true), set_config('role', $1, true)`;
+
+/**
+ * enterTenantStatement as a statement PostgreSQL parses and plans once per connection (the
+ * tenant's name and the timeout are its parameters): about 15 µs less backend CPU on every tenant
+ * request than parsing and planning the literal statement each time (bench/README.md). Two
+ * names, because read-only is a different text.
+ */
+export function enterTenantPrepared(
+  tenant: Pick<TenantRef, 'schemaName'>,
+  statementTimeoutMs: number,
+  options: { readonly readOnly?: boolean } = {},
+): PreparedStatement {
+  const readOnly = options.readOnly === true;
+  return {
+    name: readOnly ? 'platform_enter_tenant_read_only' : 'platform_enter_tenant',
+    text: readOnly ? ENTER_TENANT_READ_ONLY_SQL : ENTER_TENANT_SQL,
+    values: [tenantRoleName(tenant), String(Math.trunc(statementTimeoutMs))],
+  };
 }
 
 /**

@@ -47,7 +47,10 @@ export class DatabaseModule implements OnApplicationShutdown {
           provide: TenantTransactionRunner,
           inject: [ClusterConnections, COMMON_CONFIG],
           useFactory: (clusters: ClusterConnections, config: CommonConfig) =>
-            new TenantTransactionRunner(clusters, config.pool.statementTimeoutMs),
+            new TenantTransactionRunner(clusters, {
+              statementTimeoutMs: config.pool.statementTimeoutMs,
+              preparedStatements: config.pool.preparedStatements,
+            }),
         },
         {
           provide: TenantSchemaMigrator,

@@ -1,9 +1,14 @@
 import type { PoolClient, QueryConfig, QueryResultRow } from 'pg';
 import { TenantContext, type TenantRef } from '@platform/tenancy';
 import type { ClusterConnections } from './cluster-connections';
-import { enterTenantStatement } from './database-roles';
+import { Logger } from '@nestjs/common';
+import { enterTenantPrepared, enterTenantStatement } from './database-roles';
 import { assertTenantStatement } from './tenant-statement.guard';
-import { queryInOneBatch, rollbackQuietly } from './transaction-batch.query';
+import {
+  isPreparedStatementMismatch,
+  queryInOneBatch,
+  rollbackQuietly,
+} from './transaction-batch.query';
 
 /** The handle a unit of tenant work gets: queries run inside the tenant's transaction. */
 export interface TenantTransaction {
@@ -13,6 +18,16 @@ export interface TenantTransaction {
 
 export interface TenantTransactionOptions {
   readonly readOnly?: boolean;
+}
+
+export interface TenantTransactionRunnerSettings {
+  readonly statementTimeoutMs: number;
+  /**
+   * Enter the tenant with a statement each connection prepares once (DATABASE_PREPARED_STATEMENTS).
+   * Off for a pooler that mixes server sessions under one connection (PgBouncer in transaction
+   * mode before 1.21); when on and such a pooler is met anyway, the runner turns it off itself.
+   */
+  readonly preparedStatements: boolean;
 }
 
 /**
@@ -34,10 +49,22 @@ export interface TenantTransactionOptions {
  * Nothing here caches "the current path": a savepoint rollback could undo it behind our back.
  */
 export class TenantTransactionRunner {
+  private readonly logger = new Logger(TenantTransactionRunner.name);
+  private readonly statementTimeoutMs: number;
+  private preparedStatements: boolean;
+
   constructor(
     private readonly clusters: ClusterConnections,
-    private readonly statementTimeoutMs: number,
-  ) {}
+    settings: TenantTransactionRunnerSettings,
+  ) {
+    this.statementTimeoutMs = settings.statementTimeoutMs;
+    this.preparedStatements = settings.preparedStatements;
+  }
+
+  /** Whether tenants are still entered with the prepared statement (tests, diagnostics). */
+  get usesPreparedStatements(): boolean {
+    return this.preparedStatements;
+  }
 
   /**
    * One statement in its own tenant transaction: the tenant's settings and the statement leave as
@@ -52,9 +79,32 @@ export class TenantTransactionRunner {
   ): Promise<R[]> {
     const tenant = TenantContext.current();
     assertTenantStatement(sql);
-    const enter = enterTenantStatement(tenant, this.statementTimeoutMs, options);
     const pool = this.clusters.tenantPool(tenant.cluster, tenant.id);
-    return queryInOneBatch<R>(pool, [enter], sql, params);
+    if (!this.preparedStatements) {
+      const enter = enterTenantStatement(tenant, this.statementTimeoutMs, options);
+      return queryInOneBatch<R>(pool, [enter], sql, params);
+    }
+    const enter = enterTenantPrepared(tenant, this.statementTimeoutMs, options);
+    try {
+      return await queryInOneBatch<R>(pool, [enter], sql, params);
+    } catch (error) {
+      if (!isPreparedStatementMismatch(error)) throw error;
+      // Refused by name at Parse or Bind of the first statement: nothing of the batch ran, so it
+      // is sent again, unprepared, as every later one will be.
+      this.stopPreparing(error);
+      return this.query<R>(sql, params, options);
+    }
+  }
+
+  private stopPreparing(error: unknown): void {
+    if (!this.preparedStatements) return;
+    this.preparedStatements = false;
+    this.logger.warn(
+      { err: error },
+      'a pooled connection lost its prepared statement (a pooler in transaction mode?): ' +
+        'tenants are entered unprepared from now on; set DATABASE_PREPARED_STATEMENTS=false ' +
+        'behind such a pooler',
+    );
   }
 
   /** Runs `work` for the tenant of the current context (it throws when there is none). */

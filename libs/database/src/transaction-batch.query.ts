@@ -25,6 +25,40 @@ interface QueryProtocolHooks {
 const pgQuery = Query.prototype as unknown as QueryProtocolHooks;
 
 /**
+ * A fixed statement PostgreSQL parses and plans once per connection: sent as Parse of a named
+ * statement the first time a connection carries it, then only as Bind + Execute with `values`.
+ * Needs a session of its own per connection: behind a pooler that hands one client connection
+ * several server sessions (PgBouncer in transaction mode before 1.21) the name may be missing
+ * (`26000`) or already taken (`42P05`); see isPreparedStatementMismatch.
+ */
+export interface PreparedStatement {
+  readonly name: string;
+  readonly text: string;
+  readonly values: readonly string[];
+}
+
+/** A statement sent ahead of the batch's own: plain SQL text, or a PreparedStatement. */
+export type FixedStatement = string | PreparedStatement;
+
+const INVALID_SQL_STATEMENT_NAME = '26000';
+const DUPLICATE_PREPARED_STATEMENT = '42P05';
+
+/** The named statements each connection has been sent a Parse for (its session holds them). */
+const parsedOn = new WeakMap<Connection, Set<string>>();
+
+/**
+ * True when PostgreSQL refused a prepared fixed statement by its name: the session did not hold
+ * it, or already did. With the names and texts used only here, that means a pooler gave this
+ * connection another server session than the one it prepared on.
+ */
+export function isPreparedStatementMismatch(error: unknown): boolean {
+  return (
+    error instanceof DatabaseError &&
+    (error.code === INVALID_SQL_STATEMENT_NAME || error.code === DUPLICATE_PREPARED_STATEMENT)
+  );
+}
+
+/**
  * Fixed statements (the tenant's settings) and then one statement, all in ONE extended-protocol
  * batch closed by a single Sync, which PostgreSQL runs as ONE implicit transaction.
  *
@@ -54,9 +88,11 @@ const pgQuery = Query.prototype as unknown as QueryProtocolHooks;
 export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
   /** CommandCompletes seen so far; the statement's is the one after the `before` statements'. */
   private completions = 0;
+  /** Whether this batch carries the first Parse of a named statement on its connection. */
+  parsesNamedStatement = false;
 
   constructor(
-    private readonly before: readonly string[],
+    private readonly before: readonly FixedStatement[],
     text: string,
     values: unknown[],
     callback: (error: Error | undefined, result: ResultBuilder<R>) => void,
@@ -70,8 +106,28 @@ export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
 
   /** Called by `Query.submit` with the socket corked: the whole batch leaves in one write. */
   prepare(connection: Connection): void {
-    for (const text of this.before) sendStatement(connection, text);
+    for (const statement of this.before) {
+      if (typeof statement === 'string') sendStatement(connection, statement);
+      else this.sendPrepared(connection, statement);
+    }
     pgQuery.prepare.call(this, connection);
+  }
+
+  private sendPrepared(connection: Connection, statement: PreparedStatement): void {
+    let parsed = parsedOn.get(connection);
+    if (!parsed) {
+      parsed = new Set();
+      parsedOn.set(connection, parsed);
+    }
+    if (!parsed.has(statement.name)) {
+      // Counted as parsed from here on: a batch that fails after this Parse loses its connection
+      // (queryInOneBatch), so a session never holds a name this set does not, or the reverse.
+      connection.parse({ name: statement.name, text: statement.text, types: [] }, false);
+      parsed.add(statement.name);
+      this.parsesNamedStatement = true;
+    }
+    connection.bind({ statement: statement.name, values: [...statement.values] }, false);
+    connection.execute({}, false);
   }
 
   handleCommandComplete(message: unknown, connection: Connection): void {
@@ -98,29 +154,33 @@ function sendStatement(connection: Connection, text: string): void {
  * back. An error PostgreSQL reported at severity ERROR leaves the connection idle (the server
  * rolled back at once); any other error (FATAL, the connection broke, a parameter could not be
  * serialised) may have left it anywhere, so that connection is destroyed instead of going back
- * to the pool.
+ * to the pool. So is one whose failed batch carried the first Parse of a named statement, or
+ * that was refused one by name: whether its session holds the statement is then unknown.
  */
 export async function queryInOneBatch<R extends QueryResultRow>(
   pool: Pool,
-  before: readonly string[],
+  before: readonly FixedStatement[],
   sql: string,
   params: unknown[],
 ): Promise<R[]> {
   const client = await pool.connect();
   let destroyConnection = true;
+  let batch: TransactionBatchQuery<R> | undefined;
   try {
     const rows = await new Promise<R[]>((resolve, reject) => {
-      client.query(
-        new TransactionBatchQuery<R>(before, sql, params, (error, result) =>
-          error ? reject(error) : resolve(result.rows),
-        ),
+      batch = new TransactionBatchQuery<R>(before, sql, params, (error, result) =>
+        error ? reject(error) : resolve(result.rows),
       );
+      client.query(batch);
     });
     destroyConnection = false;
     return rows;
   } catch (error) {
     // ERROR: that statement failed, the session is fine. FATAL or PANIC: the server is closing it.
-    destroyConnection = !(error instanceof DatabaseError && error.severity === 'ERROR');
+    destroyConnection =
+      !(error instanceof DatabaseError && error.severity === 'ERROR') ||
+      batch?.parsesNamedStatement === true ||
+      isPreparedStatementMismatch(error);
     throw error;
   } finally {
     client.release(destroyConnection);

@@ -35,47 +35,271 @@ interface SessionState {
   inTransaction: boolean;
 }
 
-describe('TenantTransactionRunner (real PostgreSQL, one pooled connection)', () => {
-  let database: TestDatabase;
-  let clusters: ClusterConnections;
-  let runner: TenantTransactionRunner;
-  let admin: Client;
-  let defaults: SessionState;
-  const a = newTenant();
-  const b = newTenant();
+describe.each([
+  ['prepared once per connection', true],
+  ['as literal SQL', false],
+])(
+  'TenantTransactionRunner, tenant entered %s (real PostgreSQL, one pooled connection)',
+  (_mode, preparedStatements) => {
+    let database: TestDatabase;
+    let clusters: ClusterConnections;
+    let runner: TenantTransactionRunner;
+    let admin: Client;
+    let defaults: SessionState;
+    const a = newTenant();
+    const b = newTenant();
 
-  /** What the single pooled connection carries between transactions. */
-  const pooledSession = async (): Promise<SessionState> => {
-    const client = await clusters.pool('main').connect();
-    try {
-      const { rows } = await client.query<SessionState>(
-        `SELECT pg_backend_pid() AS pid,
+    /** What the single pooled connection carries between transactions. */
+    const pooledSession = async (): Promise<SessionState> => {
+      const client = await clusters.pool('main').connect();
+      try {
+        const { rows } = await client.query<SessionState>(
+          `SELECT pg_backend_pid() AS pid,
                 current_setting('search_path') AS "searchPath",
                 current_setting('statement_timeout') AS "statementTimeout",
                 current_setting('transaction_read_only') AS "transactionReadOnly",
                 to_regclass('items')::text AS items,
                 (SELECT xact_start <> query_start FROM pg_stat_activity
                   WHERE pid = pg_backend_pid()) AS "inTransaction"`,
+        );
+        return rows[0];
+      } finally {
+        client.release();
+      }
+    };
+
+    const as = <T>(tenant: TenantRef, work: () => Promise<T>): Promise<T> =>
+      TenantContext.run(tenant, work);
+
+    const failure = (promise: Promise<unknown>): Promise<{ code?: string; message: string }> =>
+      promise.then(
+        () => {
+          throw new Error('expected the transaction to fail');
+        },
+        (error: { code?: string; message: string }) => error,
       );
-      return rows[0];
-    } finally {
-      client.release();
-    }
+
+    beforeAll(async () => {
+      database = await createTestDatabase('tenant_tx');
+      admin = new Client({ connectionString: database.url });
+      await admin.connect();
+      await prepareDataPlaneLogin(
+        admin,
+        { user: DATA_PLANE_USER, password: null },
+        { holdsRegistry: false, registrySchema: 'platform' },
+      );
+      for (const [tenant, labels] of [
+        [a, ['a-1', 'a-2']],
+        [b, ['b-1']],
+      ] as const) {
+        const schema = `"${tenant.schemaName}"`;
+        await admin.query(`CREATE SCHEMA ${schema}`);
+        await admin.query(
+          `CREATE TABLE ${schema}.items (label text PRIMARY KEY CHECK (label <> ''))`,
+        );
+        await admin.query(`CREATE TABLE ${schema}.parents (id int PRIMARY KEY)`);
+        await admin.query(
+          `CREATE TABLE ${schema}.children (parent_id int REFERENCES ${schema}.parents
+           DEFERRABLE INITIALLY DEFERRED)`,
+        );
+        for (const label of labels) {
+          await admin.query(`INSERT INTO ${schema}.items VALUES ($1)`, [label]);
+        }
+        // Tenant transactions act as the tenant's role: it takes the schema over.
+        await ensureTenantRole(admin, tenant, DATA_PLANE_USER);
+      }
+      clusters = new ClusterConnections(
+        [{ name: 'main', url: new Secret(database.url) }],
+        { size: 1, maxUses: 10_000, maxLifetimeSeconds: 600 },
+        'tenant-transaction-test',
+      );
+      await clusters.connect();
+      runner = new TenantTransactionRunner(clusters, {
+        statementTimeoutMs: TIMEOUT_MS,
+        preparedStatements,
+      });
+      defaults = await pooledSession();
+    });
+
+    afterAll(async () => {
+      await admin?.end();
+      await clusters?.close();
+      await database?.drop();
+    });
+
+    afterEach(async () => {
+      // Whatever the test did, the one connection is the same backend, back to its defaults.
+      expect(await pooledSession()).toEqual(defaults);
+    });
+
+    it('starts from a connection without any tenant path', () => {
+      expect(defaults.items).toBeNull();
+      expect(defaults.inTransaction).toBe(false);
+      expect(defaults.statementTimeout).not.toBe(`${TIMEOUT_MS}ms`);
+    });
+
+    it("reads each tenant's own schema through the unqualified table name", async () => {
+      const sql = 'SELECT label FROM items ORDER BY label';
+      expect(await as(a, () => runner.query<Item>(sql))).toEqual([
+        { label: 'a-1' },
+        { label: 'a-2' },
+      ]);
+      expect(await as(b, () => runner.query<Item>(sql, [], { readOnly: true }))).toEqual([
+        { label: 'b-1' },
+      ]);
+    });
+
+    it('runs the statement with the tenant path, the timeout and the read-only mode set locally', async () => {
+      const [inside] = await as(a, () =>
+        runner.query<{ path: string; timeout: string; readOnly: string; param: string }>(
+          `SELECT current_setting('search_path') AS path,
+                current_setting('statement_timeout') AS timeout,
+                current_setting('transaction_read_only') AS "readOnly",
+                $1::timestamptz::text AS param`,
+          [new Date('2026-01-02T03:04:05.000Z')],
+          { readOnly: true },
+        ),
+      );
+      expect(inside).toEqual({
+        path: a.schemaName,
+        timeout: `${TIMEOUT_MS}ms`,
+        readOnly: 'on',
+        param: expect.stringMatching(/^2026-01-02 03:04:05(\+00)?/),
+      });
+    });
+
+    it('commits a write and returns its rows', async () => {
+      const inserted = await as(b, () =>
+        runner.query<Item>('INSERT INTO items VALUES ($1) RETURNING label', ['b-2']),
+      );
+      expect(inserted).toEqual([{ label: 'b-2' }]);
+      const stored = await admin.query<Item>(
+        `SELECT label FROM "${b.schemaName}".items ORDER BY label`,
+      );
+      expect(stored.rows).toEqual([{ label: 'b-1' }, { label: 'b-2' }]);
+      const other = await admin.query(`SELECT 1 FROM "${a.schemaName}".items WHERE label = 'b-2'`);
+      expect(other.rowCount).toBe(0);
+    });
+
+    it('fails a statement error, keeps nothing of it, and serves the other tenant next', async () => {
+      const error = await failure(
+        as(a, () => runner.query("INSERT INTO items VALUES ('a-3'), ('') RETURNING label")),
+      );
+      expect(error.code).toBe('23514'); // check_violation
+      const stored = await admin.query(`SELECT 1 FROM "${a.schemaName}".items WHERE label = 'a-3'`);
+      expect(stored.rowCount).toBe(0);
+      expect(
+        await as(b, () => runner.query<Item>('SELECT label FROM items WHERE label = $1', ['b-1'])),
+      ).toEqual([{ label: 'b-1' }]);
+    });
+
+    it('refuses a write in a read-only transaction', async () => {
+      const error = await failure(
+        as(a, () => runner.query("INSERT INTO items VALUES ('a-4')", [], { readOnly: true })),
+      );
+      expect(error.code).toBe('25006'); // read_only_sql_transaction
+    });
+
+    it('cancels a statement that runs past the timeout', async () => {
+      const error = await failure(as(a, () => runner.query('SELECT pg_sleep(5)')));
+      expect(error.code).toBe('57014'); // query_canceled by statement_timeout
+    });
+
+    it('fails when the COMMIT itself fails, and keeps nothing', async () => {
+      // The foreign key is deferred: the INSERT succeeds and the COMMIT refuses it.
+      const error = await failure(
+        as(b, () => runner.query('INSERT INTO children VALUES (42) RETURNING parent_id')),
+      );
+      expect(error.code).toBe('23503'); // foreign_key_violation
+      const stored = await admin.query(`SELECT 1 FROM "${b.schemaName}".children`);
+      expect(stored.rowCount).toBe(0);
+    });
+
+    it('answers many queued transactions of two tenants on the one connection with their own rows', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => {
+          const tenant = i % 2 === 0 ? a : b;
+          return as(tenant, async () => ({
+            tenant,
+            labels: (
+              await runner.query<Item>('SELECT label FROM items', [], { readOnly: i % 3 === 0 })
+            ).map((row) => row.label),
+          }));
+        }),
+      );
+      for (const { tenant, labels } of results) {
+        expect(labels.length).toBeGreaterThan(0);
+        const prefix = tenant === a ? 'a-' : 'b-';
+        expect(labels.every((label) => label.startsWith(prefix))).toBe(true);
+      }
+    });
+
+    it('refuses to run without a tenant context', async () => {
+      await expect(runner.query('SELECT 1')).rejects.toThrow(/No tenant context/);
+    });
+
+    it(`${preparedStatements ? 'keeps' : 'never makes'} the prepared statements on the connection`, async () => {
+      const client = await clusters.pool('main').connect();
+      try {
+        const { rows } = await client.query<{ name: string }>(
+          'SELECT name FROM pg_prepared_statements ORDER BY name',
+        );
+        expect(rows.map((row) => row.name)).toEqual(
+          preparedStatements ? ['platform_enter_tenant', 'platform_enter_tenant_read_only'] : [],
+        );
+      } finally {
+        client.release();
+      }
+      expect(runner.usesPreparedStatements).toBe(preparedStatements);
+    });
+  },
+);
+
+/**
+ * A pooler in transaction mode hands one client connection whichever server session is free, so
+ * a statement prepared in one session may be missing in the next (26000), or a Parse may meet a
+ * session that already holds the name (42P05). Both are staged here on one connection, by
+ * dropping or taking the name behind the runner's back: the request is still answered, and
+ * every later one is sent unprepared.
+ */
+describe('TenantTransactionRunner with prepared statements, when a session does not hold them', () => {
+  let database: TestDatabase;
+  let admin: Client;
+  const tenant = newTenant();
+  const opened: ClusterConnections[] = [];
+
+  /** A runner on a pool of one connection, and a way to run SQL on that same connection. */
+  const singleConnectionRunner = async () => {
+    const clusters = new ClusterConnections(
+      [{ name: 'main', url: new Secret(database.url) }],
+      { size: 1, maxUses: 10_000, maxLifetimeSeconds: 600 },
+      'tenant-transaction-prepared-test',
+    );
+    opened.push(clusters);
+    await clusters.connect();
+    const runner = new TenantTransactionRunner(clusters, {
+      statementTimeoutMs: TIMEOUT_MS,
+      preparedStatements: true,
+    });
+    const onTheConnection = async (sql: string) => {
+      const client = await clusters.pool('main').connect();
+      try {
+        return (await client.query<{ name: string }>(sql)).rows;
+      } finally {
+        client.release();
+      }
+    };
+    const labels = async () =>
+      (
+        await TenantContext.run(tenant, () =>
+          runner.query<Item>('SELECT label FROM items ORDER BY label', [], { readOnly: true }),
+        )
+      ).map((row) => row.label);
+    return { runner, onTheConnection, labels };
   };
 
-  const as = <T>(tenant: TenantRef, work: () => Promise<T>): Promise<T> =>
-    TenantContext.run(tenant, work);
-
-  const failure = (promise: Promise<unknown>): Promise<{ code?: string; message: string }> =>
-    promise.then(
-      () => {
-        throw new Error('expected the transaction to fail');
-      },
-      (error: { code?: string; message: string }) => error,
-    );
-
   beforeAll(async () => {
-    database = await createTestDatabase('tenant_tx');
+    database = await createTestDatabase('tenant_tx_prepared');
     admin = new Client({ connectionString: database.url });
     await admin.connect();
     await prepareDataPlaneLogin(
@@ -83,150 +307,50 @@ describe('TenantTransactionRunner (real PostgreSQL, one pooled connection)', () 
       { user: DATA_PLANE_USER, password: null },
       { holdsRegistry: false, registrySchema: 'platform' },
     );
-    for (const [tenant, labels] of [
-      [a, ['a-1', 'a-2']],
-      [b, ['b-1']],
-    ] as const) {
-      const schema = `"${tenant.schemaName}"`;
-      await admin.query(`CREATE SCHEMA ${schema}`);
-      await admin.query(
-        `CREATE TABLE ${schema}.items (label text PRIMARY KEY CHECK (label <> ''))`,
-      );
-      await admin.query(`CREATE TABLE ${schema}.parents (id int PRIMARY KEY)`);
-      await admin.query(
-        `CREATE TABLE ${schema}.children (parent_id int REFERENCES ${schema}.parents
-           DEFERRABLE INITIALLY DEFERRED)`,
-      );
-      for (const label of labels) {
-        await admin.query(`INSERT INTO ${schema}.items VALUES ($1)`, [label]);
-      }
-      // Tenant transactions act as the tenant's role: it takes the schema over.
-      await ensureTenantRole(admin, tenant, DATA_PLANE_USER);
-    }
-    clusters = new ClusterConnections(
-      [{ name: 'main', url: new Secret(database.url) }],
-      { size: 1, maxUses: 10_000, maxLifetimeSeconds: 600 },
-      'tenant-transaction-test',
-    );
-    await clusters.connect();
-    runner = new TenantTransactionRunner(clusters, TIMEOUT_MS);
-    defaults = await pooledSession();
+    await admin.query(`CREATE SCHEMA "${tenant.schemaName}"`);
+    await admin.query(`CREATE TABLE "${tenant.schemaName}".items (label text PRIMARY KEY)`);
+    await admin.query(`INSERT INTO "${tenant.schemaName}".items VALUES ('p-1'), ('p-2')`);
+    await ensureTenantRole(admin, tenant, DATA_PLANE_USER);
   });
 
   afterAll(async () => {
+    for (const clusters of opened) await clusters.close();
     await admin?.end();
-    await clusters?.close();
     await database?.drop();
   });
 
-  afterEach(async () => {
-    // Whatever the test did, the one connection is the same backend, back to its defaults.
-    expect(await pooledSession()).toEqual(defaults);
-  });
-
-  it('starts from a connection without any tenant path', () => {
-    expect(defaults.items).toBeNull();
-    expect(defaults.inTransaction).toBe(false);
-    expect(defaults.statementTimeout).not.toBe(`${TIMEOUT_MS}ms`);
-  });
-
-  it("reads each tenant's own schema through the unqualified table name", async () => {
-    const sql = 'SELECT label FROM items ORDER BY label';
-    expect(await as(a, () => runner.query<Item>(sql))).toEqual([
-      { label: 'a-1' },
-      { label: 'a-2' },
+  it('answers a request whose session lost the statement (26000), and stops preparing', async () => {
+    const { runner, onTheConnection, labels } = await singleConnectionRunner();
+    expect(await labels()).toEqual(['p-1', 'p-2']);
+    expect(await onTheConnection('SELECT name FROM pg_prepared_statements')).toEqual([
+      { name: 'platform_enter_tenant_read_only' },
     ]);
-    expect(await as(b, () => runner.query<Item>(sql, [], { readOnly: true }))).toEqual([
-      { label: 'b-1' },
-    ]);
+    await onTheConnection('DEALLOCATE ALL');
+
+    expect(await labels()).toEqual(['p-1', 'p-2']);
+    expect(runner.usesPreparedStatements).toBe(false);
+    expect(await onTheConnection('SELECT name FROM pg_prepared_statements')).toEqual([]);
   });
 
-  it('runs the statement with the tenant path, the timeout and the read-only mode set locally', async () => {
-    const [inside] = await as(a, () =>
-      runner.query<{ path: string; timeout: string; readOnly: string; param: string }>(
-        `SELECT current_setting('search_path') AS path,
-                current_setting('statement_timeout') AS timeout,
-                current_setting('transaction_read_only') AS "readOnly",
-                $1::timestamptz::text AS param`,
-        [new Date('2026-01-02T03:04:05.000Z')],
-        { readOnly: true },
-      ),
+  it('answers a request whose session already holds the name (42P05), and stops preparing', async () => {
+    const { runner, onTheConnection, labels } = await singleConnectionRunner();
+    await onTheConnection('PREPARE platform_enter_tenant_read_only AS SELECT 1');
+
+    expect(await labels()).toEqual(['p-1', 'p-2']);
+    expect(runner.usesPreparedStatements).toBe(false);
+  });
+
+  it('keeps preparing after a statement error in the batch that prepared', async () => {
+    const { runner, labels } = await singleConnectionRunner();
+    const error = await TenantContext.run(tenant, () =>
+      runner.query('SELECT label FROM no_such_table', [], { readOnly: true }),
+    ).then(
+      () => null,
+      (failed: { code?: string }) => failed,
     );
-    expect(inside).toEqual({
-      path: a.schemaName,
-      timeout: `${TIMEOUT_MS}ms`,
-      readOnly: 'on',
-      param: expect.stringMatching(/^2026-01-02 03:04:05(\+00)?/),
-    });
-  });
+    expect(error?.code).toBe('42P01'); // undefined_table
 
-  it('commits a write and returns its rows', async () => {
-    const inserted = await as(b, () =>
-      runner.query<Item>('INSERT INTO items VALUES ($1) RETURNING label', ['b-2']),
-    );
-    expect(inserted).toEqual([{ label: 'b-2' }]);
-    const stored = await admin.query<Item>(
-      `SELECT label FROM "${b.schemaName}".items ORDER BY label`,
-    );
-    expect(stored.rows).toEqual([{ label: 'b-1' }, { label: 'b-2' }]);
-    const other = await admin.query(`SELECT 1 FROM "${a.schemaName}".items WHERE label = 'b-2'`);
-    expect(other.rowCount).toBe(0);
-  });
-
-  it('fails a statement error, keeps nothing of it, and serves the other tenant next', async () => {
-    const error = await failure(
-      as(a, () => runner.query("INSERT INTO items VALUES ('a-3'), ('') RETURNING label")),
-    );
-    expect(error.code).toBe('23514'); // check_violation
-    const stored = await admin.query(`SELECT 1 FROM "${a.schemaName}".items WHERE label = 'a-3'`);
-    expect(stored.rowCount).toBe(0);
-    expect(
-      await as(b, () => runner.query<Item>('SELECT label FROM items WHERE label = $1', ['b-1'])),
-    ).toEqual([{ label: 'b-1' }]);
-  });
-
-  it('refuses a write in a read-only transaction', async () => {
-    const error = await failure(
-      as(a, () => runner.query("INSERT INTO items VALUES ('a-4')", [], { readOnly: true })),
-    );
-    expect(error.code).toBe('25006'); // read_only_sql_transaction
-  });
-
-  it('cancels a statement that runs past the timeout', async () => {
-    const error = await failure(as(a, () => runner.query('SELECT pg_sleep(5)')));
-    expect(error.code).toBe('57014'); // query_canceled by statement_timeout
-  });
-
-  it('fails when the COMMIT itself fails, and keeps nothing', async () => {
-    // The foreign key is deferred: the INSERT succeeds and the COMMIT refuses it.
-    const error = await failure(
-      as(b, () => runner.query('INSERT INTO children VALUES (42) RETURNING parent_id')),
-    );
-    expect(error.code).toBe('23503'); // foreign_key_violation
-    const stored = await admin.query(`SELECT 1 FROM "${b.schemaName}".children`);
-    expect(stored.rowCount).toBe(0);
-  });
-
-  it('answers many queued transactions of two tenants on the one connection with their own rows', async () => {
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => {
-        const tenant = i % 2 === 0 ? a : b;
-        return as(tenant, async () => ({
-          tenant,
-          labels: (
-            await runner.query<Item>('SELECT label FROM items', [], { readOnly: i % 3 === 0 })
-          ).map((row) => row.label),
-        }));
-      }),
-    );
-    for (const { tenant, labels } of results) {
-      expect(labels.length).toBeGreaterThan(0);
-      const prefix = tenant === a ? 'a-' : 'b-';
-      expect(labels.every((label) => label.startsWith(prefix))).toBe(true);
-    }
-  });
-
-  it('refuses to run without a tenant context', async () => {
-    await expect(runner.query('SELECT 1')).rejects.toThrow(/No tenant context/);
+    expect(await labels()).toEqual(['p-1', 'p-2']);
+    expect(runner.usesPreparedStatements).toBe(true);
   });
 });
