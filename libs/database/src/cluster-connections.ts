@@ -117,6 +117,11 @@ export class ClusterConnections {
         connectionString: config.url.reveal(),
         application_name: this.applicationName,
         max: size,
+        // Once opened, a lane's connections stay until maxUses or maxLifetimeSeconds retire them,
+        // however long they idle: a new backend loads each tenant's catalog again (0.5-2 ms per
+        // tenant it meets), so closing them after a quiet spell made the next burst pay that
+        // for every tenant of the lane (bench/README.md).
+        min: size,
         maxUses: this.settings.maxUses,
         maxLifetimeSeconds: this.settings.maxLifetimeSeconds,
         idleTimeoutMillis: 30_000,
