@@ -3,8 +3,15 @@ import { LRUCache } from 'lru-cache';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import type { TenantEvent, TenantEvents } from '@platform/tenant-events';
 import { AUTH_TENANT_EVENTS } from './auth.tokens';
+import { spreadTtl } from '../common/spread-ttl';
 import { SigningKeyDirectory } from './signing-key.directory';
 import { TenantKeySet } from './tenant-key-set';
+
+/** A tenant's keys and when this replica stops trusting them without a fresh read. */
+interface CachedKeySet {
+  readonly keys: TenantKeySet;
+  readonly expiresAtMs: number;
+}
 
 /** A kid this replica does not know may be a key rotated in a moment ago: re-read, this seldom. */
 const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1000;
@@ -19,7 +26,7 @@ const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1000;
 @Injectable()
 export class SigningKeyCache implements OnModuleInit {
   private readonly logger = new Logger(SigningKeyCache.name);
-  private readonly entries: LRUCache<string, TenantKeySet>;
+  private readonly entries: LRUCache<string, CachedKeySet>;
   private readonly ttlMs: number;
   /** Concurrent misses for one tenant share a single registry query. */
   private readonly inFlight = new Map<string, Promise<TenantKeySet>>();
@@ -31,9 +38,9 @@ export class SigningKeyCache implements OnModuleInit {
     @Inject(AUTH_TENANT_EVENTS) private readonly events: TenantEvents,
     @Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig,
   ) {
-    // Expiry is checked here against the set's own load time rather than by lru-cache's `ttl`,
+    // Expiry is checked here against the entry's own expiry rather than by lru-cache's `ttl`,
     // which would read the clock once more on every request.
-    this.entries = new LRUCache<string, TenantKeySet>({ max: config.tenantCache.size });
+    this.entries = new LRUCache<string, CachedKeySet>({ max: config.tenantCache.size });
     this.ttlMs = config.tenantCache.ttlMs;
   }
 
@@ -42,8 +49,8 @@ export class SigningKeyCache implements OnModuleInit {
   }
 
   cached(tenantId: string, nowMs: number = Date.now()): TenantKeySet | undefined {
-    const keys = this.entries.get(tenantId);
-    if (keys && nowMs - keys.loadedAtMs < this.ttlMs) return keys;
+    const entry = this.entries.get(tenantId);
+    if (entry && nowMs < entry.expiresAtMs) return entry.keys;
     return undefined;
   }
 
@@ -64,7 +71,7 @@ export class SigningKeyCache implements OnModuleInit {
    */
   reloadIfStale(tenantId: string, stale: TenantKeySet): Promise<TenantKeySet> | null {
     if (Date.now() - stale.loadedAtMs < UNKNOWN_KID_RELOAD_INTERVAL_MS) return null;
-    if (this.entries.get(tenantId) === stale) this.entries.delete(tenantId);
+    if (this.entries.get(tenantId)?.keys === stale) this.entries.delete(tenantId);
     return this.load(tenantId);
   }
 
@@ -74,8 +81,12 @@ export class SigningKeyCache implements OnModuleInit {
 
   private async read(tenantId: string): Promise<TenantKeySet> {
     const generation = this.generation;
-    const keys = new TenantKeySet(await this.directory.keysOf(tenantId), Date.now());
-    if (generation === this.generation) this.entries.set(tenantId, keys);
+    const rows = await this.directory.keysOf(tenantId);
+    const loadedAtMs = Date.now();
+    const keys = new TenantKeySet(rows, loadedAtMs);
+    if (generation === this.generation) {
+      this.entries.set(tenantId, { keys, expiresAtMs: loadedAtMs + spreadTtl(this.ttlMs) });
+    }
     return keys;
   }
 

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ResolvedTenant } from '@platform/tenancy';
+import { spreadTtl } from '../common/spread-ttl';
 
 /** A cached answer for one hostname: the tenant, or "no tenant here" (remembered briefly). */
 type CachedLookup = { readonly tenant: ResolvedTenant } | { readonly tenant: null };
@@ -28,7 +29,7 @@ export class TenantHostCache {
 
   remember(hostname: string, tenant: ResolvedTenant | null): void {
     if (tenant) {
-      this.entries.set(hostname, { tenant });
+      this.entries.set(hostname, { tenant }, { ttl: spreadTtl(this.settings.ttlMs) });
     } else if (this.settings.unknownHostTtlMs > 0) {
       this.entries.set(hostname, { tenant: null }, { ttl: this.settings.unknownHostTtlMs });
     }
