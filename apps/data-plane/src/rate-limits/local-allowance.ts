@@ -1,3 +1,5 @@
+import { RATE_LIMIT_WINDOW_SECONDS } from './rate-limit-decision';
+
 /**
  * Requests a replica may admit from memory, without asking Redis first, while a key is well
  * under its limit; they are counted in Redis afterwards, in batches (TenantRateLimiter flushes
@@ -26,8 +28,18 @@
 export const LOCAL_SHARE_OF_LIMIT = 0.05;
 /** Above this share of its limit, a key's every request asks Redis. */
 export const LOCAL_CEILING_SHARE = 0.5;
-/** A view of a key's count older than this is not trusted; the next request asks Redis. */
-export const VIEW_FRESH_MS = 2_000;
+/**
+ * A view of a key's count older than this is not trusted; the next request asks Redis.
+ *
+ * Why half a window and not a couple of seconds: the overshoot bound above does not depend on
+ * it. A view is only a starting point; what may be admitted on it is capped by the 5 % budget,
+ * and the next flush (RATE_LIMIT_FLUSH_MS) answers with the key's true count, so a view that
+ * undercounts other replicas costs at most that budget, however old it is. A short freshness
+ * made every key without a request in the last 2 s ask Redis on its next one: the requests of
+ * a quiet tenant (most of a large fleet) all asked, and after any lull every tenant did at once.
+ * Past half the window the sliding count has turned over too much to start from.
+ */
+export const VIEW_FRESH_MS = 30_000;
 
 /** What this replica knows of one key: its count in Redis when last told, and since then. */
 interface KeyView {
@@ -50,7 +62,10 @@ export class LocalAllowance {
   /** Keys with pending requests: what the next flush sends. */
   private readonly unflushed = new Set<string>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly windowMs: number = RATE_LIMIT_WINDOW_SECONDS * 1000,
+  ) {}
 
   /** Admits one request from memory when the rules allow, else null: ask Redis. */
   tryAdmit(key: string, limit: number): LocalAdmission | null {
@@ -62,10 +77,7 @@ export class LocalAllowance {
     if (view.counted + view.pending + 1 > limit * LOCAL_CEILING_SHARE) return null;
     view.pending += 1;
     this.unflushed.add(key);
-    return {
-      remaining: limit - view.counted - view.pending,
-      resetMs: Math.max(0, view.windowEndsAt - now),
-    };
+    return { remaining: limit - view.counted - view.pending, resetMs: this.resetMs(view, now) };
   }
 
   /**
@@ -108,6 +120,12 @@ export class LocalAllowance {
 
   get size(): number {
     return this.views.size;
+  }
+
+  /** Until the window Redis last reported ends, or, once it has, the one running now. */
+  private resetMs(view: KeyView, now: number): number {
+    const left = view.windowEndsAt - now;
+    return left >= 0 ? left : this.windowMs - (-left % this.windowMs);
   }
 
   private takePendingOf(key: string): number {

@@ -58,6 +58,14 @@ describe('LocalAllowance', () => {
     expect(allowance.tryAdmit(KEY, 600)).toEqual({ remaining: 598, resetMs: 28_000 });
   });
 
+  it('trusts a view of 25 s, and reports the reset of the window running by then', () => {
+    const { allowance, clock } = allowanceAt();
+    allowance.synced(KEY, 100, 10_000);
+    clock.now += 25_000;
+    // The window Redis reported ended 15 s ago; the next one ends 45 s from now.
+    expect(allowance.tryAdmit(KEY, 600)).toEqual({ remaining: 499, resetMs: 45_000 });
+  });
+
   it('hands every pending key over once for a flush, and keeps keys apart', () => {
     const { allowance } = allowanceAt();
     allowance.synced('a', 0, 30_000);
