@@ -25,6 +25,7 @@ export {
   dropTenantRoles,
   ensureTenantRole,
   retireTenantRole,
+  enterTenantPrepared,
   enterTenantStatement,
   prepareDataPlaneLogin,
   tenantRoleName,
