@@ -22,6 +22,21 @@ function newTenant(): TenantRef {
   return { id, slug: `s${id.slice(0, 8)}`, schemaName: schemaNameForTenant(id), cluster: 'main' };
 }
 
+/** A new database, an owner's client on it, and the data plane's login prepared there. */
+async function databaseWithDataPlaneLogin(
+  prefix: string,
+): Promise<{ database: TestDatabase; admin: Client }> {
+  const database = await createTestDatabase(prefix);
+  const admin = new Client({ connectionString: database.url });
+  await admin.connect();
+  await prepareDataPlaneLogin(
+    admin,
+    { user: DATA_PLANE_USER, password: null },
+    { holdsRegistry: false, registrySchema: 'platform' },
+  );
+  return { database, admin };
+}
+
 interface Item {
   label: string;
 }
@@ -80,14 +95,7 @@ describe.each([
       );
 
     beforeAll(async () => {
-      database = await createTestDatabase('tenant_tx');
-      admin = new Client({ connectionString: database.url });
-      await admin.connect();
-      await prepareDataPlaneLogin(
-        admin,
-        { user: DATA_PLANE_USER, password: null },
-        { holdsRegistry: false, registrySchema: 'platform' },
-      );
+      ({ database, admin } = await databaseWithDataPlaneLogin('tenant_tx'));
       for (const [tenant, labels] of [
         [a, ['a-1', 'a-2']],
         [b, ['b-1']],
@@ -299,14 +307,7 @@ describe('TenantTransactionRunner with prepared statements, when a session does 
   };
 
   beforeAll(async () => {
-    database = await createTestDatabase('tenant_tx_prepared');
-    admin = new Client({ connectionString: database.url });
-    await admin.connect();
-    await prepareDataPlaneLogin(
-      admin,
-      { user: DATA_PLANE_USER, password: null },
-      { holdsRegistry: false, registrySchema: 'platform' },
-    );
+    ({ database, admin } = await databaseWithDataPlaneLogin('tenant_tx_prepared'));
     await admin.query(`CREATE SCHEMA "${tenant.schemaName}"`);
     await admin.query(`CREATE TABLE "${tenant.schemaName}".items (label text PRIMARY KEY)`);
     await admin.query(`INSERT INTO "${tenant.schemaName}".items VALUES ('p-1'), ('p-2')`);
