@@ -582,6 +582,23 @@ describe('API keys', () => {
     }
   });
 
+  it('reads the Bearer scheme case-insensitively, but never the credential', async () => {
+    const session = await signIn(await createOperator('ops'));
+    const { key } = await newKey(session);
+    for (const scheme of ['bearer', 'BEARER']) {
+      const withKey = await me({ Authorization: `${scheme} ${key}` });
+      expect(withKey.status).toBe(200);
+      expect(withKey.body).toEqual((await me({ Authorization: `Bearer ${key}` })).body);
+      expect((await me({ Authorization: `${scheme} ${platform.adminToken}` })).status).toBe(200);
+    }
+    // The key's secret (its last 43 characters) with every letter's case swapped.
+    const swapped = [...key.slice(-43)]
+      .map((c) => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()))
+      .join('');
+    expect(swapped).not.toBe(key.slice(-43));
+    expect((await me({ Authorization: `Bearer ${key.slice(0, -43)}${swapped}` })).status).toBe(401);
+  });
+
   it('are each operator’s own; admins see and revoke all', async () => {
     const [alice, bob, admin] = [
       await createOperator('sre'),

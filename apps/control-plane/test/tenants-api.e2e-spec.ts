@@ -186,6 +186,12 @@ describe('control plane: tenants API', () => {
       expect(byId.status).toBe(200);
       expect(bySlug.status).toBe(200);
       expect(bySlug.body).toEqual(byId.body);
+      // Either spelling names the same tenant: UUIDs and slugs are case-insensitive.
+      const byUpperId = await get(`/v1/tenants/${created.id.toUpperCase()}`);
+      const byUpperSlug = await get(`/v1/tenants/${slug.toUpperCase()}`);
+      expect(byUpperId.status).toBe(200);
+      expect(byUpperId.body).toEqual(byId.body);
+      expect(byUpperSlug.body).toEqual(byId.body);
       expect(byId.body).toMatchObject({
         id: created.id,
         slug,

@@ -223,6 +223,16 @@ describe('tenant API on the data plane', () => {
       expect((await listOn(beta, `Bearer ${betaToken}`)).status).toBe(200);
     });
 
+    it.each(['bearer', 'BEARER', 'bEaReR'])(
+      'reads the scheme case-insensitively (%s), and still only on its own host',
+      async (scheme) => {
+        const own = await listOn(alpha, `${scheme} ${alphaToken}`);
+        expect(own.status).toBe(200);
+        expect(own.body).toEqual((await listOn(alpha, `Bearer ${alphaToken}`)).body);
+        expect((await listOn(beta, `${scheme} ${alphaToken}`)).status).toBe(401);
+      },
+    );
+
     it('refuses a request without a token', async () => {
       const response = await listOn(alpha);
       expect(response.status).toBe(401);
@@ -346,6 +356,24 @@ describe('tenant API on the data plane', () => {
             makeToken(
               { alg: 'HS256' },
               claimsFor(alpha, { iat: now() - 7200, exp: now() - 3600 }),
+              hmac('sha256', secret),
+            ),
+        ],
+        [
+          'a token issued an hour from now',
+          () =>
+            makeToken(
+              { alg: 'HS256' },
+              claimsFor(alpha, { iat: now() + 3600, exp: now() + 7200 }),
+              hmac('sha256', secret),
+            ),
+        ],
+        [
+          'a token without its issue time',
+          () =>
+            makeToken(
+              { alg: 'HS256' },
+              claimsFor(alpha, { iat: undefined }),
               hmac('sha256', secret),
             ),
         ],

@@ -94,7 +94,8 @@ export class OperatorAuthGuard implements CanActivate {
   private async authenticate(request: OperatorRequest): Promise<Principal | null> {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
-      const bearer = /^Bearer (.+)$/.exec(authorization)?.[1];
+      // The scheme is case-insensitive (RFC 9110, 11.1); the credentials are not.
+      const bearer = /^Bearer (.+)$/i.exec(authorization)?.[1];
       if (!bearer) return null;
       const key = looksLikeApiKey(bearer) ? await this.apiKeys.resolve(bearer) : null;
       if (key) {

@@ -147,9 +147,12 @@ export class TenantRegistry {
 
   async find(idOrSlug: string): Promise<TenantEntity> {
     const repository = this.dataSource.getRepository(TenantEntity);
-    const tenant = isTenantId(idOrSlug)
-      ? await repository.findOneBy({ id: idOrSlug })
-      : await repository.findOneBy({ slug: idOrSlug.toLowerCase() });
+    // Both are case-insensitive: slugs are stored lower case, and a UUID names the same tenant
+    // in either case (RFC 9562), though PostgreSQL and our schema names write it lower case.
+    const key = idOrSlug.toLowerCase();
+    const tenant = isTenantId(key)
+      ? await repository.findOneBy({ id: key })
+      : await repository.findOneBy({ slug: key });
     // Warm-pool rows are not tenants yet: nobody can look one up, suspend or delete it.
     if (!tenant || tenant.status === 'warming' || tenant.status === 'pooled') {
       throw new ControlPlaneException(

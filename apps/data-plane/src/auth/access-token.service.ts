@@ -13,6 +13,12 @@ const ALGORITHM = 'HS256';
 const ROLES: readonly string[] = ['admin', 'member', 'viewer'];
 /** About 0.5 KB each (tenant id and token as the key, the user, the key's id): 5 MB at most. */
 const VERIFIED_TOKENS_CACHED = 10_000;
+/**
+ * How far in the future a token's `iat` may be: the replicas' clocks may differ a little, but a
+ * token "issued" later than that was not issued by a replica (jsonwebtoken checks `exp` and
+ * `nbf`, not `iat`).
+ */
+const ISSUED_AT_SKEW_SECONDS = 60;
 
 /** What the verified-token cache remembers: the user, and which key vouched for them. */
 interface VerifiedToken {
@@ -135,6 +141,9 @@ export class AccessTokenService {
     }
     const user = toUser(claims);
     if (!user || typeof claims !== 'object' || typeof claims.exp !== 'number') return null;
+    if (typeof claims.iat !== 'number' || claims.iat > now / 1000 + ISSUED_AT_SKEW_SECONDS) {
+      return null;
+    }
     // Remembered until the token expires or its key retires, whichever comes first.
     const until =
       key.retireAtMs === null ? claims.exp : Math.min(claims.exp, key.retireAtMs / 1000);
