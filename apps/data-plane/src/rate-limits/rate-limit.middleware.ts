@@ -4,7 +4,7 @@ import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import type { NextFunction } from '@platform/http';
 import type { ResolvedTenant } from '@platform/tenancy';
 import { AccessTokenService } from '../auth/access-token.service';
-import { bearerToken } from '../auth/bearer-token';
+import { requestUser } from '../auth/request-user';
 import type { RateLimitedRequest } from './rate-limited-request';
 import { RateLimitResponder } from './rate-limit.responder';
 import { TenantRateLimiter } from './tenant-rate-limiter';
@@ -16,8 +16,8 @@ import { TenantRateLimiter } from './tenant-rate-limiter';
  *   any token check or Redis call.
  * - Every other request is decided here, against the tenant's limit and, when it carries a
  *   valid access token, its user's too (both counted in one Redis round trip, or from memory).
- *   The token is verified here for that: once per token, then from the verified-token cache,
- *   which TenantAuthGuard reads again. Deciding in a middleware rather than in an interceptor
+ *   The token is verified here for that, once per request (requestUser); TenantAuthGuard takes
+ *   the same answer. Deciding in a middleware rather than in an interceptor
  *   after the guard spares every request Nest's interceptor machinery: per interceptor an rxjs
  *   chain and an `AsyncResource.bind`, which builds two `util.deprecate` wrappers each time
  *   (seen in a CPU profile of `npm run bench`). A missing or invalid token counts against the
@@ -47,8 +47,7 @@ export class RateLimitMiddleware implements NestMiddleware {
       next(this.responder.apply(response, tenant, { states: [blocked], fromMemory: true }));
       return;
     }
-    const token = bearerToken(request.headers.authorization);
-    const user = token ? this.tokens.verify(token) : null;
+    const user = requestUser(request, this.tokens);
     if (user instanceof Promise) {
       user.then((known) => this.decide(tenant, known?.id ?? null, response, next), next);
       return;

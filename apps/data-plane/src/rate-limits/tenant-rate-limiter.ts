@@ -34,6 +34,8 @@ export const RATE_LIMIT_FLUSH_MS = 100;
 const FLUSH_KEYS_PER_CALL = 1_000;
 /** Views of keys nobody asked about lately are forgotten every this many flushes (~5 s). */
 const PRUNE_EVERY_FLUSHES = 50;
+/** Users' key strings kept per tenant object (userKey) before they are all dropped and rebuilt. */
+const MAX_USER_KEYS_PER_TENANT = 10_000;
 
 /** A request's answer: every limit that applied, and whether the replica's memory decided. */
 export interface RateLimitDecision {
@@ -93,6 +95,12 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
   private readonly limiters = new Map<string, KindLimiters>();
   /** The resolved tenant objects are replaced when the tenant changes, so this never goes stale. */
   private readonly limitsByTenant = new WeakMap<ResolvedTenant, TenantRequestLimits>();
+  /**
+   * Each user's key string, built once per tenant object: a string made afresh for every request
+   * is hashed afresh by every Map and Set it meets (the allowance's, the block list's), about
+   * 1 µs a request; a kept one carries its hash.
+   */
+  private readonly userKeysByTenant = new WeakMap<ResolvedTenant, Map<string, string>>();
   private lastStoreErrorLog = 0;
   private readonly enabled: boolean;
   private readonly allowance = new LocalAllowance();
@@ -142,7 +150,7 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
   }
 
   blockedUser(tenant: ResolvedTenant, userId: string): LimitState | null {
-    return this.blocked('user', this.limitsOf(tenant).user, `${tenant.id}:${userId}`);
+    return this.blocked('user', this.limitsOf(tenant).user, this.userKey(tenant, userId));
   }
 
   /**
@@ -155,7 +163,7 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
     userId: string | null,
   ): RateLimitDecision | Promise<RateLimitDecision> {
     const limits = this.limitsOf(tenant);
-    const userKey = userId === null ? null : `${tenant.id}:${userId}`;
+    const userKey = userId === null ? null : this.userKey(tenant, userId);
     const blocked =
       this.blocked('tenant', limits.tenant, tenant.id) ??
       (userKey === null ? null : this.blocked('user', limits.user, userKey));
@@ -189,6 +197,23 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
     // quit() lets pending commands finish, but only a connected client has any.
     if (this.client.status === 'ready') await this.client.quit().catch(() => undefined);
     this.client.disconnect();
+  }
+
+  private userKey(tenant: ResolvedTenant, userId: string): string {
+    let keys = this.userKeysByTenant.get(tenant);
+    if (!keys) {
+      keys = new Map();
+      this.userKeysByTenant.set(tenant, keys);
+    }
+    let key = keys.get(userId);
+    if (key === undefined) {
+      // Bounded: a tenant object lives until its cache entry is reloaded, but a tenant with very
+      // many active users must not grow this without end meanwhile.
+      if (keys.size >= MAX_USER_KEYS_PER_TENANT) keys.clear();
+      key = `${tenant.id}:${userId}`;
+      keys.set(userId, key);
+    }
+    return key;
   }
 
   private limitsOf(tenant: ResolvedTenant): TenantRequestLimits {
