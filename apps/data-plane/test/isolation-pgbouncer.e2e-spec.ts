@@ -325,6 +325,7 @@ describe('PgBouncer with one server connection: SET leaks, transaction-local set
       const runner = new TenantTransactionRunner(clusters, {
         statementTimeoutMs: 15_000,
         preparedStatements: false,
+        preparedStatementsPerConnection: 0,
       });
       const tenantA = {
         id: '00000000-0000-4000-8000-000000000000',

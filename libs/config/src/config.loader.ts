@@ -114,6 +114,7 @@ function commonConfig(env: SharedEnv, problems: string[]) {
       maxLifetimeSeconds: env.DATABASE_CONNECTION_MAX_LIFETIME_SECONDS,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       preparedStatements: env.DATABASE_PREPARED_STATEMENTS,
+      preparedStatementsPerConnection: env.DATABASE_PREPARED_STATEMENTS_PER_CONNECTION,
     },
     migrations: {
       lockTimeoutMs: env.MIGRATION_LOCK_TIMEOUT_MS,

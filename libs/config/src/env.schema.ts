@@ -90,6 +90,12 @@ export const sharedEnvSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .transform((value) => value === 'true' || value === '1')
     .default('true'),
+  /**
+   * With DATABASE_PREPARED_STATEMENTS, each pooled connection also keeps up to this many of the
+   * tenants' own statements prepared (one per statement and tenant: ~20 KB of the backend's
+   * memory each), so PostgreSQL parses them once per connection; past it they go unnamed.
+   */
+  DATABASE_PREPARED_STATEMENTS_PER_CONNECTION: z.coerce.number().int().min(0).default(500),
   /** A schema migration waits at most this long for a lock (another runner, app traffic). */
   MIGRATION_LOCK_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
   MIGRATION_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(1000).default(600000),

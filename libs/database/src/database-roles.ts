@@ -67,27 +67,43 @@ export function enterTenantStatement(
 
 const ENTER_TENANT_SQL =
   `SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true), ` +
-  `set_config('role', $1, true)`;
+  `set_config('plan_cache_mode', $3, true), set_config('role', $1, true)`;
 const ENTER_TENANT_READ_ONLY_SQL =
   `SELECT set_config('search_path', $1, true), set_config('statement_timeout', $2, true), ` +
-  `set_config('transaction_read_only', 'on', true), set_config('role', $1, true)`;
+  `set_config('plan_cache_mode', $3, true), set_config('transaction_read_only', 'on', true), ` +
+  `set_config('role', $1, true)`;
+
+export interface EnterTenantOptions {
+  readonly readOnly?: boolean;
+  /**
+   * The transaction's prepared statements run their generic plan, made once per statement and
+   * connection, instead of being planned again for every set of parameters (`plan_cache_mode`).
+   * Only for statements whose best plan does not depend on their parameters' values (a page of
+   * a list by a fixed order): PostgreSQL left to itself plans `LIMIT $1` every time.
+   */
+  readonly genericPlan?: boolean;
+}
 
 /**
  * enterTenantStatement as a statement PostgreSQL parses and plans once per connection (the
- * tenant's name and the timeout are its parameters): about 15 µs less backend CPU on every tenant
- * request than parsing and planning the literal statement each time (bench/README.md). Two
- * names, because read-only is a different text.
+ * tenant's name, the timeout and the plan cache mode are its parameters): about 15 µs less
+ * backend CPU on every tenant request than parsing and planning the literal statement each time
+ * (bench/README.md). Two names, because read-only is a different text.
  */
 export function enterTenantPrepared(
   tenant: Pick<TenantRef, 'schemaName'>,
   statementTimeoutMs: number,
-  options: { readonly readOnly?: boolean } = {},
+  options: EnterTenantOptions = {},
 ): PreparedStatement {
   const readOnly = options.readOnly === true;
   return {
     name: readOnly ? 'platform_enter_tenant_read_only' : 'platform_enter_tenant',
     text: readOnly ? ENTER_TENANT_READ_ONLY_SQL : ENTER_TENANT_SQL,
-    values: [tenantRoleName(tenant), String(Math.trunc(statementTimeoutMs))],
+    values: [
+      tenantRoleName(tenant),
+      String(Math.trunc(statementTimeoutMs)),
+      options.genericPlan === true ? 'force_generic_plan' : 'auto',
+    ],
   };
 }
 

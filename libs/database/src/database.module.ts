@@ -50,6 +50,7 @@ export class DatabaseModule implements OnApplicationShutdown {
             new TenantTransactionRunner(clusters, {
               statementTimeoutMs: config.pool.statementTimeoutMs,
               preparedStatements: config.pool.preparedStatements,
+              preparedStatementsPerConnection: config.pool.preparedStatementsPerConnection,
             }),
         },
         {

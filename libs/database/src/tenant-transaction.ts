@@ -3,9 +3,11 @@ import { TenantContext, type TenantRef } from '@platform/tenancy';
 import type { ClusterConnections } from './cluster-connections';
 import { Logger } from '@nestjs/common';
 import { enterTenantPrepared, enterTenantStatement } from './database-roles';
+import { TenantStatementNames } from './tenant-statement-names';
 import { assertTenantStatement } from './tenant-statement.guard';
 import {
   isPreparedStatementMismatch,
+  isStalePreparedPlan,
   queryInOneBatch,
   rollbackQuietly,
 } from './transaction-batch.query';
@@ -18,6 +20,11 @@ export interface TenantTransaction {
 
 export interface TenantTransactionOptions {
   readonly readOnly?: boolean;
+  /**
+   * Run the statement's generic plan (made once per tenant and connection) instead of planning
+   * it for every request; see EnterTenantOptions.genericPlan. Only with prepared statements.
+   */
+  readonly genericPlan?: boolean;
 }
 
 export interface TenantTransactionRunnerSettings {
@@ -28,6 +35,13 @@ export interface TenantTransactionRunnerSettings {
    * mode before 1.21); when on and such a pooler is met anyway, the runner turns it off itself.
    */
   readonly preparedStatements: boolean;
+  /**
+   * With preparedStatements, each pooled connection also keeps up to this many of the tenants'
+   * own statements prepared (one per statement text and tenant), so PostgreSQL parses each once
+   * per connection (DATABASE_PREPARED_STATEMENTS_PER_CONNECTION); past it, statements are sent
+   * unnamed. 0: only the statement that enters the tenant is prepared.
+   */
+  readonly preparedStatementsPerConnection: number;
 }
 
 /**
@@ -52,6 +66,8 @@ export class TenantTransactionRunner {
   private readonly logger = new Logger(TenantTransactionRunner.name);
   private readonly statementTimeoutMs: number;
   private preparedStatements: boolean;
+  private readonly statementsPerConnection: number;
+  private readonly statementNames = new TenantStatementNames();
 
   constructor(
     private readonly clusters: ClusterConnections,
@@ -59,6 +75,7 @@ export class TenantTransactionRunner {
   ) {
     this.statementTimeoutMs = settings.statementTimeoutMs;
     this.preparedStatements = settings.preparedStatements;
+    this.statementsPerConnection = settings.preparedStatementsPerConnection;
   }
 
   /** Whether tenants are still entered with the prepared statement (tests, diagnostics). */
@@ -76,6 +93,7 @@ export class TenantTransactionRunner {
     sql: string,
     params: unknown[] = [],
     options: TenantTransactionOptions = {},
+    retried = false,
   ): Promise<R[]> {
     const tenant = TenantContext.current();
     assertTenantStatement(sql);
@@ -85,9 +103,20 @@ export class TenantTransactionRunner {
       return queryInOneBatch<R>(pool, [enter], sql, params);
     }
     const enter = enterTenantPrepared(tenant, this.statementTimeoutMs, options);
+    const name = this.statementNames.nameOf(sql, tenant.schemaName);
+    // A retry goes unnamed: the pool's other connections may hold the same stale statement.
+    const named =
+      name === null || this.statementsPerConnection === 0 || retried
+        ? undefined
+        : { name, maxPerConnection: this.statementsPerConnection };
     try {
-      return await queryInOneBatch<R>(pool, [enter], sql, params);
+      return await queryInOneBatch<R>(pool, [enter], sql, params, named);
     } catch (error) {
+      if (isStalePreparedPlan(error) && !retried) {
+        // A migration changed what the tenant's prepared statement returns; PostgreSQL refused it
+        // before it ran, and its connection is gone. The next request prepares it afresh.
+        return this.query<R>(sql, params, options, true);
+      }
       if (!isPreparedStatementMismatch(error)) throw error;
       // Refused by name at Parse or Bind of the first statement: nothing of the batch ran, so it
       // is sent again, unprepared, as every later one will be.

@@ -42,8 +42,19 @@ export type FixedStatement = string | PreparedStatement;
 
 const INVALID_SQL_STATEMENT_NAME = '26000';
 const DUPLICATE_PREPARED_STATEMENT = '42P05';
+const FEATURE_NOT_SUPPORTED = '0A000';
 
-/** The named statements each connection has been sent a Parse for (its session holds them). */
+/**
+ * The batch's own statement as a named statement of its session, parsed once per connection
+ * (`name`), as long as the connection holds fewer than `maxPerConnection` tenant statements;
+ * past that it is sent unnamed, parsed every time.
+ */
+export interface NamedStatement {
+  readonly name: string;
+  readonly maxPerConnection: number;
+}
+
+/** The fixed statements each connection has been sent a Parse for (its session holds them). */
 const parsedOn = new WeakMap<Connection, Set<string>>();
 
 /**
@@ -56,6 +67,45 @@ export function isPreparedStatementMismatch(error: unknown): boolean {
     error instanceof DatabaseError &&
     (error.code === INVALID_SQL_STATEMENT_NAME || error.code === DUPLICATE_PREPARED_STATEMENT)
   );
+}
+
+/**
+ * True when PostgreSQL refused to run a named statement because a schema change since it was
+ * prepared changed what it returns ("cached plan must not change result type"). The session
+ * keeps refusing it, so the connection must go; a new one prepares it afresh.
+ */
+export function isStalePreparedPlan(error: unknown): boolean {
+  return (
+    error instanceof DatabaseError &&
+    error.code === FEATURE_NOT_SUPPORTED &&
+    error.message.startsWith('cached plan must not change result type')
+  );
+}
+
+/** A connection's set in one of the records below, made on first use. */
+function namesOn(records: WeakMap<Connection, Set<string>>, connection: Connection): Set<string> {
+  let names = records.get(connection);
+  if (!names) {
+    names = new Set();
+    records.set(connection, names);
+  }
+  return names;
+}
+
+/** The tenant statements a connection's session holds (the fixed ones are not counted here). */
+const tenantStatementsOn = new WeakMap<Connection, Set<string>>();
+
+/**
+ * Tenant statements whose first Parse went out in a batch that failed: the session holds them if
+ * the Parse itself succeeded (the error came later, at Bind or Execute), or not. Their next
+ * batch sends Close before Parse; closing a statement the session does not hold is no error.
+ */
+const unsureOn = new WeakMap<Connection, Set<string>>();
+
+/** node-postgres' own record of a connection's named statements (not in @types/pg). */
+interface NamedStatementBookkeeping {
+  parsedStatements: Record<string, string | undefined>;
+  submittedNamedStatements: Record<string, string | undefined>;
 }
 
 /**
@@ -88,14 +138,18 @@ export function isPreparedStatementMismatch(error: unknown): boolean {
 export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
   /** CommandCompletes seen so far; the statement's is the one after the `before` statements'. */
   private completions = 0;
-  /** Whether this batch carries the first Parse of a named statement on its connection. */
+  /** Whether this batch carries the first Parse of a fixed named statement on its connection. */
   parsesNamedStatement = false;
+  /** The tenant statement this batch sends a Parse for, and its connection's records. */
+  private firstParse?: { name: string; parsed: Set<string>; unsure: Set<string> };
 
   constructor(
     private readonly before: readonly FixedStatement[],
     text: string,
     values: unknown[],
     callback: (error: Error | undefined, result: ResultBuilder<R>) => void,
+    private readonly named?: NamedStatement,
+    private readonly statementText = text,
   ) {
     // Text and values by position: a config object would be deep-copied by node-postgres
     // (property descriptors and all, a few µs per request).
@@ -110,15 +164,47 @@ export class TransactionBatchQuery<R extends QueryResultRow> extends Query<R> {
       if (typeof statement === 'string') sendStatement(connection, statement);
       else this.sendPrepared(connection, statement);
     }
+    if (this.named) this.nameStatement(connection, this.named);
     pgQuery.prepare.call(this, connection);
   }
 
-  private sendPrepared(connection: Connection, statement: PreparedStatement): void {
-    let parsed = parsedOn.get(connection);
-    if (!parsed) {
-      parsed = new Set();
-      parsedOn.set(connection, parsed);
+  /**
+   * Names the statement when its connection holds it already or has room for it. Whether a
+   * Parse goes out is decided here, from this module's record of the session, and node-postgres'
+   * own record is set to match: its record cannot tell a statement whose batch failed after the
+   * Parse (held) from one whose Parse failed (not held).
+   */
+  private nameStatement(connection: Connection, named: NamedStatement): void {
+    const parsed = namesOn(tenantStatementsOn, connection);
+    const unsure = namesOn(unsureOn, connection);
+    const { name } = named;
+    const pgRecord = connection as unknown as NamedStatementBookkeeping;
+    if (parsed.has(name)) {
+      pgRecord.parsedStatements[name] = this.statementText;
+    } else {
+      if (!unsure.has(name) && parsed.size + unsure.size >= named.maxPerConnection) return;
+      if (unsure.has(name)) connection.close({ type: 'S', name }, false);
+      delete pgRecord.parsedStatements[name];
+      delete pgRecord.submittedNamedStatements[name];
+      this.firstParse = { name, parsed, unsure };
     }
+    (this as { name?: string }).name = name;
+  }
+
+  /** Records what the session now holds, once PostgreSQL answered the batch. */
+  settle(succeeded: boolean): void {
+    const first = this.firstParse;
+    if (!first) return;
+    if (succeeded) {
+      first.parsed.add(first.name);
+      first.unsure.delete(first.name);
+    } else {
+      first.unsure.add(first.name);
+    }
+  }
+
+  private sendPrepared(connection: Connection, statement: PreparedStatement): void {
+    const parsed = namesOn(parsedOn, connection);
     if (!parsed.has(statement.name)) {
       // Counted as parsed from here on: a batch that fails after this Parse loses its connection
       // (queryInOneBatch), so a session never holds a name this set does not, or the reverse.
@@ -155,32 +241,41 @@ function sendStatement(connection: Connection, text: string): void {
  * rolled back at once); any other error (FATAL, the connection broke, a parameter could not be
  * serialised) may have left it anywhere, so that connection is destroyed instead of going back
  * to the pool. So is one whose failed batch carried the first Parse of a named statement, or
- * that was refused one by name: whether its session holds the statement is then unknown.
+ * that was refused one by name: whether its session holds the statement is then unknown; and
+ * one whose named statement a schema change made stale (isStalePreparedPlan).
  */
 export async function queryInOneBatch<R extends QueryResultRow>(
   pool: Pool,
   before: readonly FixedStatement[],
   sql: string,
   params: unknown[],
+  named?: NamedStatement,
 ): Promise<R[]> {
   const client = await pool.connect();
   let destroyConnection = true;
   let batch: TransactionBatchQuery<R> | undefined;
   try {
     const rows = await new Promise<R[]>((resolve, reject) => {
-      batch = new TransactionBatchQuery<R>(before, sql, params, (error, result) =>
-        error ? reject(error) : resolve(result.rows),
+      batch = new TransactionBatchQuery<R>(
+        before,
+        sql,
+        params,
+        (error, result) => (error ? reject(error) : resolve(result.rows)),
+        named,
       );
       client.query(batch);
     });
     destroyConnection = false;
+    batch?.settle(true);
     return rows;
   } catch (error) {
+    batch?.settle(false);
     // ERROR: that statement failed, the session is fine. FATAL or PANIC: the server is closing it.
     destroyConnection =
       !(error instanceof DatabaseError && error.severity === 'ERROR') ||
       batch?.parsesNamedStatement === true ||
-      isPreparedStatementMismatch(error);
+      isPreparedStatementMismatch(error) ||
+      isStalePreparedPlan(error);
     throw error;
   } finally {
     client.release(destroyConnection);

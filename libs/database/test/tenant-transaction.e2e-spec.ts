@@ -41,6 +41,48 @@ interface Item {
   label: string;
 }
 
+/** A tenant schema owned by its role, with an `items` table holding `labels`. */
+async function tenantWithItems(admin: Client, tenant: TenantRef, labels: readonly string[]) {
+  await admin.query(`CREATE SCHEMA "${tenant.schemaName}"`);
+  await admin.query(`CREATE TABLE "${tenant.schemaName}".items (label text PRIMARY KEY)`);
+  for (const label of labels) {
+    await admin.query(`INSERT INTO "${tenant.schemaName}".items VALUES ($1)`, [label]);
+  }
+  await ensureTenantRole(admin, tenant, DATA_PLANE_USER);
+}
+
+/**
+ * A runner on a pool of ONE connection of `database` (kept in `opened`, to be closed), and a way
+ * to run SQL on that same connection between its transactions.
+ */
+async function singleConnection(
+  database: TestDatabase,
+  opened: ClusterConnections[],
+  preparedStatementsPerConnection: number,
+) {
+  const clusters = new ClusterConnections(
+    [{ name: 'main', url: new Secret(database.url) }],
+    { size: 1, maxUses: 10_000, maxLifetimeSeconds: 600 },
+    'tenant-transaction-single-connection',
+  );
+  opened.push(clusters);
+  await clusters.connect();
+  const runner = new TenantTransactionRunner(clusters, {
+    statementTimeoutMs: TIMEOUT_MS,
+    preparedStatements: true,
+    preparedStatementsPerConnection,
+  });
+  const onTheConnection = async <R extends object>(sql: string): Promise<R[]> => {
+    const client = await clusters.pool('main').connect();
+    try {
+      return (await client.query<R>(sql)).rows;
+    } finally {
+      client.release();
+    }
+  };
+  return { runner, onTheConnection };
+}
+
 interface SessionState {
   pid: number;
   searchPath: string;
@@ -125,6 +167,7 @@ describe.each([
       runner = new TenantTransactionRunner(clusters, {
         statementTimeoutMs: TIMEOUT_MS,
         preparedStatements,
+        preparedStatementsPerConnection: preparedStatements ? 500 : 0,
       });
       defaults = await pooledSession();
     });
@@ -252,9 +295,22 @@ describe.each([
         const { rows } = await client.query<{ name: string }>(
           'SELECT name FROM pg_prepared_statements ORDER BY name',
         );
-        expect(rows.map((row) => row.name)).toEqual(
+        const names = rows.map((row) => row.name);
+        expect(names.filter((name) => name.startsWith('platform_'))).toEqual(
           preparedStatements ? ['platform_enter_tenant', 'platform_enter_tenant_read_only'] : [],
         );
+        // The tenants' own statements: the one text read by both tenants is one statement each.
+        const tenantStatements = names.filter((name) => !name.startsWith('platform_'));
+        if (preparedStatements) {
+          expect(tenantStatements).toEqual(
+            expect.arrayContaining([
+              expect.stringMatching(new RegExp(`^tq[0-9a-z]+_${a.schemaName}$`)),
+              expect.stringMatching(new RegExp(`^tq[0-9a-z]+_${b.schemaName}$`)),
+            ]),
+          );
+        } else {
+          expect(tenantStatements).toEqual([]);
+        }
       } finally {
         client.release();
       }
@@ -276,27 +332,9 @@ describe('TenantTransactionRunner with prepared statements, when a session does 
   const tenant = newTenant();
   const opened: ClusterConnections[] = [];
 
-  /** A runner on a pool of one connection, and a way to run SQL on that same connection. */
+  /** A runner on one connection; these tests are about the statement that enters the tenant. */
   const singleConnectionRunner = async () => {
-    const clusters = new ClusterConnections(
-      [{ name: 'main', url: new Secret(database.url) }],
-      { size: 1, maxUses: 10_000, maxLifetimeSeconds: 600 },
-      'tenant-transaction-prepared-test',
-    );
-    opened.push(clusters);
-    await clusters.connect();
-    const runner = new TenantTransactionRunner(clusters, {
-      statementTimeoutMs: TIMEOUT_MS,
-      preparedStatements: true,
-    });
-    const onTheConnection = async (sql: string) => {
-      const client = await clusters.pool('main').connect();
-      try {
-        return (await client.query<{ name: string }>(sql)).rows;
-      } finally {
-        client.release();
-      }
-    };
+    const { runner, onTheConnection } = await singleConnection(database, opened, 0);
     const labels = async () =>
       (
         await TenantContext.run(tenant, () =>
@@ -308,10 +346,7 @@ describe('TenantTransactionRunner with prepared statements, when a session does 
 
   beforeAll(async () => {
     ({ database, admin } = await databaseWithDataPlaneLogin('tenant_tx_prepared'));
-    await admin.query(`CREATE SCHEMA "${tenant.schemaName}"`);
-    await admin.query(`CREATE TABLE "${tenant.schemaName}".items (label text PRIMARY KEY)`);
-    await admin.query(`INSERT INTO "${tenant.schemaName}".items VALUES ('p-1'), ('p-2')`);
-    await ensureTenantRole(admin, tenant, DATA_PLANE_USER);
+    await tenantWithItems(admin, tenant, ['p-1', 'p-2']);
   });
 
   afterAll(async () => {
@@ -353,5 +388,148 @@ describe('TenantTransactionRunner with prepared statements, when a session does 
 
     expect(await labels()).toEqual(['p-1', 'p-2']);
     expect(runner.usesPreparedStatements).toBe(true);
+  });
+});
+
+/**
+ * With DATABASE_PREPARED_STATEMENTS_PER_CONNECTION above 0, each tenant's own statements are
+ * prepared once per connection too, one per text and tenant schema. On one pooled connection:
+ * each tenant is answered from its own schema, failures leave the connection and its records
+ * right, and a schema change that alters what a prepared statement returns is survived.
+ */
+describe("TenantTransactionRunner, the tenants' own statements prepared per connection", () => {
+  let database: TestDatabase;
+  let admin: Client;
+  const x = newTenant();
+  const y = newTenant();
+  const opened: ClusterConnections[] = [];
+  const LIST = 'SELECT label FROM items ORDER BY label LIMIT $1';
+
+  const as = <T>(tenant: TenantRef, work: () => Promise<T>) => TenantContext.run(tenant, work);
+
+  const singleConnectionRunner = async (statementsPerConnection: number) => {
+    const { runner, onTheConnection } = await singleConnection(
+      database,
+      opened,
+      statementsPerConnection,
+    );
+    const tenantStatements = async () =>
+      (
+        await onTheConnection<{ name: string; generic: string; custom: string }>(
+          `SELECT name, generic_plans AS generic, custom_plans AS custom
+             FROM pg_prepared_statements WHERE name LIKE 'tq%' ORDER BY name`,
+        )
+      ).map((row) => ({ ...row, generic: Number(row.generic), custom: Number(row.custom) }));
+    const backend = async () =>
+      (await onTheConnection<{ pid: number }>('SELECT pg_backend_pid() AS pid'))[0].pid;
+    const labels = async (tenant: TenantRef, options = {}) =>
+      (await as(tenant, () => runner.query<Item>(LIST, [10], { readOnly: true, ...options }))).map(
+        (row) => row.label,
+      );
+    return { runner, tenantStatements, backend, labels };
+  };
+
+  beforeAll(async () => {
+    ({ database, admin } = await databaseWithDataPlaneLogin('tenant_statements'));
+    await tenantWithItems(admin, x, ['x-1', 'x-2']);
+    await tenantWithItems(admin, y, ['y-1']);
+  });
+
+  afterAll(async () => {
+    for (const clusters of opened) await clusters.close();
+    await admin?.end();
+    await database?.drop();
+  });
+
+  it('prepares a text once per tenant and connection, and answers each tenant from its own schema', async () => {
+    const { tenantStatements, backend, labels } = await singleConnectionRunner(10);
+    const pid = await backend();
+    for (let round = 0; round < 3; round += 1) {
+      expect(await labels(x)).toEqual(['x-1', 'x-2']);
+      expect(await labels(y)).toEqual(['y-1']);
+    }
+    const names = (await tenantStatements()).map((statement) => statement.name);
+    expect(names).toHaveLength(2);
+    expect(names.find((name) => name.endsWith(x.schemaName))).toBeTruthy();
+    expect(names.find((name) => name.endsWith(y.schemaName))).toBeTruthy();
+    expect(await backend()).toBe(pid);
+  });
+
+  it('runs the generic plan only when asked, and plans each run otherwise', async () => {
+    const { tenantStatements, labels } = await singleConnectionRunner(10);
+    for (let run = 0; run < 6; run += 1) {
+      expect(await labels(x, { genericPlan: true })).toEqual(['x-1', 'x-2']);
+      expect(await labels(y)).toEqual(['y-1']);
+    }
+    const [ofX] = (await tenantStatements()).filter((s) => s.name.endsWith(x.schemaName));
+    const [ofY] = (await tenantStatements()).filter((s) => s.name.endsWith(y.schemaName));
+    expect(ofX).toMatchObject({ generic: 6, custom: 0 });
+    // Left to itself, PostgreSQL plans `LIMIT $1` for every value it is given.
+    expect(ofY).toMatchObject({ generic: 0, custom: 6 });
+  });
+
+  it('keeps at most the configured number per connection; past it, statements go unnamed', async () => {
+    const { tenantStatements, labels } = await singleConnectionRunner(1);
+    expect(await labels(x)).toEqual(['x-1', 'x-2']);
+    expect(await labels(y)).toEqual(['y-1']);
+    expect(await labels(y)).toEqual(['y-1']);
+    expect(await labels(x)).toEqual(['x-1', 'x-2']);
+    const names = (await tenantStatements()).map((statement) => statement.name);
+    expect(names).toEqual([expect.stringMatching(new RegExp(`_${x.schemaName}$`))]);
+  });
+
+  it('keeps the connection when a batch fails after or at the first Parse, and prepares again', async () => {
+    const { runner, tenantStatements, backend } = await singleConnectionRunner(10);
+    const insert = (tenant: TenantRef, label: string) =>
+      as(tenant, () =>
+        runner.query<Item>('INSERT INTO items VALUES ($1) RETURNING label', [label]),
+      ).then(
+        (rows) => rows,
+        (error: { code?: string }) => error.code,
+      );
+    // The connection's first batch prepares the statement that enters the tenant; one that
+    // failed would take the connection with it (whether the session holds that one is unknown).
+    expect(await insert(x, 'x-3')).toEqual([{ label: 'x-3' }]);
+    const pid = await backend();
+    // y's first insert fails at Execute: PostgreSQL holds the statement, though the batch failed.
+    expect(await insert(y, 'y-1')).toBe('23505');
+    expect(await insert(y, 'y-2')).toEqual([{ label: 'y-2' }]);
+    // Fails at Parse: PostgreSQL holds nothing of it.
+    const unknown = await as(y, () =>
+      runner.query('SELECT no_such_column FROM items WHERE label = $1', ['y-1']),
+    ).then(
+      () => null,
+      (error: { code?: string }) => error.code,
+    );
+    expect(unknown).toBe('42703');
+    expect(await backend()).toBe(pid);
+    expect(runner.usesPreparedStatements).toBe(true);
+    // The insert, once for each tenant.
+    const names = (await tenantStatements()).map((statement) => statement.name);
+    expect(names).toHaveLength(2);
+    await admin.query(`DELETE FROM "${x.schemaName}".items WHERE label = 'x-3'`);
+    await admin.query(`DELETE FROM "${y.schemaName}".items WHERE label = 'y-2'`);
+  });
+
+  it('answers from a new connection when a schema change altered what a prepared statement returns', async () => {
+    const { runner, backend, tenantStatements } = await singleConnectionRunner(10);
+    const read = () =>
+      as(y, () => runner.query<Item>('SELECT label FROM items WHERE label = $1', ['y-1']));
+    expect(await read()).toEqual([{ label: 'y-1' }]);
+    const pid = await backend();
+    await admin.query(`ALTER TABLE "${y.schemaName}".items ALTER COLUMN label TYPE varchar(100)`);
+    try {
+      expect(await read()).toEqual([{ label: 'y-1' }]);
+      expect(await backend()).not.toBe(pid);
+      expect(runner.usesPreparedStatements).toBe(true);
+      // The retry went unnamed; the next request prepares the statement on the new connection.
+      expect(await tenantStatements()).toEqual([]);
+      expect(await read()).toEqual([{ label: 'y-1' }]);
+      expect((await tenantStatements()).map((statement) => statement.name)).toEqual([
+        expect.stringMatching(new RegExp(`_${y.schemaName}$`)),
+      ]);
+    } finally {
+      await admin.query(`ALTER TABLE "${y.schemaName}".items ALTER COLUMN label TYPE text`);
+    }
   });
 });

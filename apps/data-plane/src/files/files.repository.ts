@@ -48,7 +48,8 @@ export class FilesRepository {
       `SELECT ${COLUMNS} FROM files WHERE uploaded_at IS NOT NULL
         ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
       [limit, offset],
-      { readOnly: true },
+      // One plan fits every page (see ProjectsRepository.list).
+      { readOnly: true, genericPlan: true },
     );
   }
 

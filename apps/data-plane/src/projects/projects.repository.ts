@@ -14,7 +14,8 @@ export class ProjectsRepository {
     return this.database.query<ProjectView>(
       `SELECT ${COLUMNS} FROM projects ORDER BY created_at DESC, id LIMIT $1 OFFSET $2`,
       [limit, offset],
-      { readOnly: true },
+      // One plan fits every page: newest first by the index on created_at, whatever the limit.
+      { readOnly: true, genericPlan: true },
     );
   }
 
