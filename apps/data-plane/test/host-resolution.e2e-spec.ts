@@ -283,6 +283,10 @@ describe('host resolution on the data plane', () => {
     it('refuses a request with no Host header at all (HTTP/1.1: 400; HTTP/1.0: 404)', async () => {
       const http11 = await get(null);
       expect(http11.status).toBe(400);
+      expect(http11.body).toEqual({
+        error: 'missing_host',
+        message: 'an HTTP/1.1 request must carry a Host header',
+      });
       const http10 = await rawRequest(platform.dataPlaneUrl, {
         path: '/api/tenant',
         hostLine: null,

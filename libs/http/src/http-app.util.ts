@@ -2,12 +2,17 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyServerOptions } from 'fastify';
+import type { FastifyHttpOptions } from 'fastify';
 import type { ErrorBody } from './error-body';
 import { Logger } from 'nestjs-pino';
 import { answerClientError } from './client-error';
 import { useJsonBodies } from './fastify-json-body';
 import { answerJson } from './node-response';
+import {
+  answerUnmetExpectations,
+  HTTP_SERVER_OPTIONS,
+  refuseMissingHost,
+} from './protocol-refusals';
 import { jsonBodyParser } from './json-body.middleware';
 import { requireJsonBodies, type RawBodyRoute } from './json-only.middleware';
 import { rejectUnstorableText } from './unstorable-text.middleware';
@@ -48,6 +53,7 @@ export function applyHttpDefaults(app: NestExpressApplication, defaults: HttpDef
   app.use(rejectUnstorableText());
   // Fastify takes it as its clientErrorHandler; on Express, Node answered these with no body.
   app.getHttpServer().on('clientError', answerClientError);
+  answerUnmetExpectations(app.getHttpServer());
   applyHandlerDefaults(app, defaults);
 }
 
@@ -61,6 +67,7 @@ export function applyFastifyHttpDefaults(
   defaults: HttpDefaults,
 ): void {
   app.useLogger(app.get(Logger));
+  app.use(refuseMissingHost());
   app.use(securityHeaders({ trustedProxies: defaults.trustedProxies }));
   // The same options: @fastify/cors calls `origin` as the cors package does.
   type FastifyCors = Parameters<NestFastifyApplication['enableCors']>[0];
@@ -68,6 +75,7 @@ export function applyFastifyHttpDefaults(
   app.use(requireJsonBodies(defaults.rawBodyRoutes));
   app.use(rejectUnstorableText());
   const fastify = app.getHttpAdapter().getInstance();
+  answerUnmetExpectations(app.getHttpServer());
   useJsonBodies(fastify, defaults.bodyLimit, defaults.rawBodyRoutes);
   applyHandlerDefaults(app, defaults);
 }
@@ -99,9 +107,10 @@ const PARAMETER_TOO_LONG = `a path segment is longer than ${MAX_PATH_PARAMETER_L
  */
 export function fastifyServerOptions(
   genReqId: (request: IncomingMessage) => string,
-): FastifyServerOptions {
+): FastifyHttpOptions<Server> {
   return {
     genReqId,
+    http: HTTP_SERVER_OPTIONS,
     requestIdHeader: false,
     clientErrorHandler: answerClientError,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: MAX_PATH_PARAMETER_LENGTH },

@@ -33,4 +33,5 @@ export {
   securityHeaders,
 } from './security-headers.middleware';
 export { applyServerTimeouts } from './server-timeouts';
+export { answerUnmetExpectations, HTTP_SERVER_OPTIONS } from './protocol-refusals';
 export { strictCorsOptions } from './strict-cors.options';

@@ -10,7 +10,7 @@ import {
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
-import { applyServerTimeouts } from '@platform/http';
+import { answerUnmetExpectations, applyServerTimeouts, HTTP_SERVER_OPTIONS } from '@platform/http';
 import { CertificateStore } from './certificate-store.service';
 import { TlsMetrics } from './tls.metrics';
 
@@ -43,11 +43,15 @@ export class DataPlaneHttpsServer implements OnApplicationBootstrap, BeforeAppli
     const handler = this.adapterHost.httpAdapter.getInstance<{ routing: RequestListener }>()
       .routing;
     const server = createServer(
-      { SNICallback: (serverName, done) => this.selectContext(serverName, done) },
+      {
+        ...HTTP_SERVER_OPTIONS,
+        SNICallback: (serverName, done) => this.selectContext(serverName, done),
+      },
       handler,
     );
     // The same slow-client limits as the plain-HTTP listener (applyHttpDefaults).
     applyServerTimeouts(server, this.config.http.requestTimeoutMs);
+    answerUnmetExpectations(server);
     server.on('tlsClientError', (error: Error) => {
       this.metrics.handshakeFailures.inc();
       this.logger.debug({ reason: error.message }, 'TLS handshake failed');

@@ -602,6 +602,59 @@ describe.each([
     });
   });
 
+  describe('protocol refusals', () => {
+    /** Sends `raw` on a new connection and gives back all that comes before the server closes. */
+    function exchange(raw: string): Promise<string> {
+      return new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write(raw));
+        let text = '';
+        socket.on('data', (chunk) => (text += chunk.toString()));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+    }
+
+    it('answers an Expect other than 100-continue with 417 in our shape, and closes', async () => {
+      const answer = await exchange(
+        'POST /echo HTTP/1.1\r\nHost: x\r\nExpect: bogus\r\n' +
+          'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}',
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 417 /);
+      expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+      expect(JSON.parse(answer.slice(answer.indexOf('{')))).toEqual({
+        error: 'expectation_failed',
+        message: 'the Expect header may only ask for 100-continue',
+      });
+    });
+
+    it('still honours Expect: 100-continue', async () => {
+      const answer = await exchange(
+        'POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nConnection: close\r\n' +
+          'Content-Type: application/json\r\nContent-Length: 8\r\n\r\n{"a":1}\n',
+      );
+      expect(answer).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+      expect(answer.endsWith('{"a":1}')).toBe(true);
+    });
+
+    it('answers an HTTP/1.1 request without Host with 400, and closes', async () => {
+      const answer = await exchange('GET /fast HTTP/1.1\r\n\r\n');
+      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+      expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+      if (adapterName.includes('Fastify')) {
+        // The data plane's adapter names the problem; Express keeps Node's own bodiless 400.
+        expect(JSON.parse(answer.slice(answer.indexOf('{')))).toEqual({
+          error: 'missing_host',
+          message: 'an HTTP/1.1 request must carry a Host header',
+        });
+      }
+    });
+
+    it('serves an HTTP/1.0 request without Host, which may omit it', async () => {
+      const answer = await exchange('GET /fast HTTP/1.0\r\n\r\n');
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+    });
+  });
+
   describe('unexpected errors', () => {
     it('answer a bare 500 with the request id: no SQL, no stack, no library name', async () => {
       const response = await request(url).get('/boom').set('X-Request-Id', 'probe-request-0001');
