@@ -8,19 +8,42 @@ const MAX_NAMED_TEXTS = 1_000;
  * tables). A text's number is fixed for the life of the process; the name is
  * `tq<number>_<schema>`, at most 44 characters (PostgreSQL keeps 63).
  */
-export class TenantStatementNames {
-  private readonly numbers = new Map<string, string>();
+/**
+ * Names kept per text before that text's are built afresh (a replica serving more tenants than
+ * this builds some names again; each is a few dozen bytes).
+ */
+const MAX_KEPT_NAMES_PER_TEXT = 20_000;
 
-  /** The statement's name for this schema, or null when it is to be sent unnamed. */
+/** One text's number, and the names already built for it, by schema. */
+interface NamedText {
+  readonly prefix: string;
+  readonly names: Map<string, string>;
+}
+
+export class TenantStatementNames {
+  private readonly texts = new Map<string, NamedText>();
+
+  /**
+   * The statement's name for this schema, or null when it is to be sent unnamed. A name is built
+   * once and then handed out as the same string: node-postgres looks it up in its records on
+   * every request, and a string built afresh is hashed afresh each time (a CPU profile of
+   * `npm run bench` showed it).
+   */
   nameOf(sql: string, schemaName: string): string | null {
-    let number = this.numbers.get(sql);
-    if (number === undefined) {
+    let text = this.texts.get(sql);
+    if (text === undefined) {
       // Statements are the repositories' fixed texts; one built from data (a list of values
       // spelled into the SQL) would add a name per request, so the count is capped.
-      if (this.numbers.size >= MAX_NAMED_TEXTS) return null;
-      number = this.numbers.size.toString(36);
-      this.numbers.set(sql, number);
+      if (this.texts.size >= MAX_NAMED_TEXTS) return null;
+      text = { prefix: `tq${this.texts.size.toString(36)}_`, names: new Map() };
+      this.texts.set(sql, text);
     }
-    return `tq${number}_${schemaName}`;
+    let name = text.names.get(schemaName);
+    if (name === undefined) {
+      if (text.names.size >= MAX_KEPT_NAMES_PER_TEXT) text.names.clear();
+      name = text.prefix + schemaName;
+      text.names.set(schemaName, name);
+    }
+    return name;
   }
 }

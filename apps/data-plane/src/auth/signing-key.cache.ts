@@ -83,7 +83,13 @@ export class SigningKeyCache implements OnModuleInit {
     const generation = this.generation;
     const rows = await this.directory.keysOf(tenantId);
     const loadedAtMs = Date.now();
-    const keys = new TenantKeySet(rows, loadedAtMs);
+    // An expired entry is still here (expiry is ours): keys it holds unchanged are kept as they
+    // are. After a change event there is none, and every key and verdict starts afresh.
+    const previous = this.entries.peek(tenantId)?.keys;
+    const keys = new TenantKeySet(
+      previous ? rows.map((key) => previous.unchanged(key)) : rows,
+      loadedAtMs,
+    );
     if (generation === this.generation) {
       this.entries.set(tenantId, { keys, expiresAtMs: loadedAtMs + spreadTtl(this.ttlMs) });
     }

@@ -1,6 +1,5 @@
 import type { IncomingMessage } from 'node:http';
 import type { ResolvedTenant } from '@platform/tenancy';
-import { tenantHostOf } from '../tenant-resolution/tenant-host';
 import type { TenantResolver } from '../tenant-resolution/tenant-resolver.service';
 
 /**
@@ -15,6 +14,6 @@ export function gatedTenant(
   trustedProxies: ReadonlySet<string>,
 ): ResolvedTenant | null {
   if (!request.url?.startsWith('/api/')) return null;
-  const tenant = resolver.cached(tenantHostOf(request, trustedProxies))?.tenant;
+  const tenant = resolver.cachedFor(request, trustedProxies)?.tenant;
   return tenant?.status === 'active' ? tenant : null;
 }

@@ -44,13 +44,13 @@ export class TenantResolutionMiddleware implements NestMiddleware {
       next(new DataPlaneException(DataPlaneErrorCode.UnknownTenant, ambiguity));
       return;
     }
-    const host = tenantHostOf(request, this.trustedProxies);
     // A cached host (nearly every request) is admitted at once, without a promise in between.
-    const cached = this.resolver.cached(host);
+    const cached = this.resolver.cachedFor(request, this.trustedProxies);
     if (cached) {
       enter(request, cached.tenant, next);
       return;
     }
+    const host = tenantHostOf(request, this.trustedProxies);
     return this.resolver.resolve(host).then((tenant) => enter(request, tenant, next), next);
   }
 }

@@ -1,9 +1,20 @@
+import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import { normalizeHostname, type ResolvedTenant } from '@platform/tenancy';
 import { TenantEvents, type TenantEvent } from '@platform/tenant-events';
 import { TenantDirectory } from './tenant-directory';
 import { TenantHostCache } from './tenant-host-cache';
+import { tenantHostOf } from './tenant-host';
+
+type CachedAnswer = { readonly tenant: ResolvedTenant | null };
+
+const CACHED_FOR_REQUEST = Symbol('platform.cachedTenantOfRequest');
+
+/** A request's cached answer, and the change generation it was read in. */
+interface RequestWithAnswer extends IncomingMessage {
+  [CACHED_FOR_REQUEST]?: { readonly answer: CachedAnswer; readonly generation: number };
+}
 
 /**
  * Host → tenant. Starts from the registry and fails closed: a host that does not normalise, or
@@ -42,13 +53,33 @@ export class TenantResolver implements OnModuleInit {
    * port), and a cache key is by construction a normalised hostname, which normalises to itself:
    * so a raw header equal to a key is that hostname, and the normalising work is skipped.
    */
-  cached(rawHost: string | undefined): { readonly tenant: ResolvedTenant | null } | undefined {
+  cached(rawHost: string | undefined): CachedAnswer | undefined {
     if (rawHost === undefined) return { tenant: null };
     const exact = this.cache.get(rawHost);
     if (exact) return exact;
     const hostname = normalizeHostname(rawHost);
     if (!hostname) return { tenant: null };
     return this.cache.get(hostname);
+  }
+
+  /**
+   * `cached` for the request's tenant host (tenantHostOf), read once per request: the two gates
+   * ahead of Nest and the resolution middleware all ask, and each asking parsed the headers and
+   * went through the LRU again. The answer kept on the request stands only while no change
+   * event arrived since; a request that waited in its tenant's line past a suspension is
+   * judged on the cache as it is now.
+   */
+  cachedFor(
+    request: IncomingMessage,
+    trustedProxies: ReadonlySet<string>,
+  ): CachedAnswer | undefined {
+    const kept = (request as RequestWithAnswer)[CACHED_FOR_REQUEST];
+    if (kept && kept.generation === this.generation) return kept.answer;
+    const answer = this.cached(tenantHostOf(request, trustedProxies));
+    if (answer) {
+      (request as RequestWithAnswer)[CACHED_FOR_REQUEST] = { answer, generation: this.generation };
+    }
+    return answer;
   }
 
   async resolve(rawHost: string | undefined): Promise<ResolvedTenant | null> {

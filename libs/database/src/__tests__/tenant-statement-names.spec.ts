@@ -28,4 +28,14 @@ describe('TenantStatementNames', () => {
     // Texts named before keep their names.
     expect(names.nameOf('SELECT 7', B)).toBe(`tq7_${B}`);
   });
+
+  it('names the same way past the names it keeps per text (more schemas than it holds)', () => {
+    const names = new TenantStatementNames();
+    const list = 'SELECT 1 FROM projects';
+    const schema = (index: number) => `t_${index.toString(16).padStart(32, '0')}`;
+    for (let index = 0; index < 20_001; index += 1) names.nameOf(list, schema(index));
+    expect(names.nameOf(list, schema(0))).toBe(`tq0_${schema(0)}`);
+    expect(names.nameOf(list, schema(20_000))).toBe(`tq0_${schema(20_000)}`);
+    expect(names.nameOf('SELECT 2 FROM projects', schema(5))).toBe(`tq1_${schema(5)}`);
+  });
 });

@@ -3,6 +3,7 @@ import type { DataPlaneConfig } from '@platform/config';
 import type { TenantEvents } from '@platform/tenant-events';
 import { SigningKeyCache } from '../signing-key.cache';
 import type { SigningKeyDirectory } from '../signing-key.directory';
+import type { SigningKey } from '../tenant-key-set';
 
 const TTL_MS = 30_000;
 
@@ -12,6 +13,10 @@ function cacheWithKeys() {
       { kid: tenantId.padEnd(22, 'k'), secret: createSecretKey(randomBytes(32)), retireAtMs: null },
     ]),
   };
+  return cacheOn(directory);
+}
+
+function cacheOn(directory: { keysOf: (tenantId: string) => Promise<SigningKey[]> }) {
   const events = { subscribe: jest.fn(async () => undefined) };
   const config = { tenantCache: { size: 10_000, ttlMs: TTL_MS, unknownHostTtlMs: 1000 } };
   const cache = new SigningKeyCache(
@@ -39,5 +44,48 @@ describe('SigningKeyCache', () => {
     const halfway = cachedAt(after + TTL_MS * 0.875);
     expect(halfway).toBeGreaterThan(tenants.length * 0.3);
     expect(halfway).toBeLessThan(tenants.length * 0.7);
+  });
+
+  it('keeps the same key objects across a reload that finds the keys unchanged', async () => {
+    const stored = {
+      kid: 'k'.repeat(22),
+      secret: randomBytes(32),
+      retireAtMs: null as number | null,
+    };
+    const other = {
+      kid: 'o'.repeat(22),
+      secret: randomBytes(32),
+      retireAtMs: null as number | null,
+    };
+    // The registry answers with new objects on every read, as the real directory does.
+    const { cache } = cacheOn({
+      keysOf: async () =>
+        [stored, other].map((key) => ({ ...key, secret: createSecretKey(key.secret) })),
+    });
+    const first = await cache.load('tenant');
+    const second = await cache.reloadIfStale('tenant', first);
+    expect(second).toBeNull(); // loaded a moment ago: no reload yet
+
+    // A reload (after the TTL) that finds the same keys: the same objects, so verdicts cached
+    // against them (by identity) still hold.
+    const expiredAt = Date.now() + TTL_MS + 1;
+    expect(cache.cached('tenant', expiredAt)).toBeUndefined();
+    const reloaded = await cache.load('tenant');
+    expect(reloaded).not.toBe(first);
+    expect(reloaded.verifying(stored.kid, Date.now())).toBe(
+      first.verifying(stored.kid, Date.now()),
+    );
+
+    // A key whose retirement or secret changed is a new object; the other one is kept.
+    stored.retireAtMs = Date.now() + 60_000;
+    other.secret = randomBytes(32);
+    const changed = await cache.load('tenant');
+    expect(changed.verifying(stored.kid, Date.now())).not.toBe(
+      reloaded.verifying(stored.kid, Date.now()),
+    );
+    expect(changed.verifying(stored.kid, Date.now())?.retireAtMs).toBe(stored.retireAtMs);
+    expect(changed.verifying(other.kid, Date.now())).not.toBe(
+      reloaded.verifying(other.kid, Date.now()),
+    );
   });
 });

@@ -7,6 +7,7 @@ import type { LimitState } from '../rate-limit-decision';
 import type { RateLimitResponder } from '../rate-limit.responder';
 import { heldFor, RateLimitGate } from '../rate-limit.gate';
 import type { TenantRateLimiter } from '../tenant-rate-limiter';
+import { tenantHostOf } from '../../tenant-resolution/tenant-host';
 
 const tenant = { id: 't-1', status: 'active' } as ResolvedTenant;
 const blocked: LimitState = {
@@ -23,9 +24,11 @@ function gateWith(options: {
   cachedTenant?: ResolvedTenant;
 }) {
   const sent: LimitState[] = [];
+  const cached = (host: string | undefined) =>
+    host === 'a.test' ? { tenant: options.cachedTenant ?? tenant } : undefined;
   const resolver = {
-    cached: (host: string | undefined) =>
-      host === 'a.test' ? { tenant: options.cachedTenant ?? tenant } : undefined,
+    cachedFor: (request: IncomingMessage, trusted: ReadonlySet<string>) =>
+      cached(tenantHostOf(request, trusted)),
   } as unknown as TenantResolver;
   const limiter = {
     blockedTenant: () => (options.isBlocked === false ? null : blocked),

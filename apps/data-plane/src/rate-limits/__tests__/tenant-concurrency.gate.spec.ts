@@ -7,6 +7,7 @@ import { MetricsRegistry } from '@platform/observability';
 import type { ResolvedTenant } from '@platform/tenancy';
 import type { TenantResolver } from '../../tenant-resolution/tenant-resolver.service';
 import { TenantConcurrencyGate } from '../tenant-concurrency.gate';
+import { tenantHostOf } from '../../tenant-resolution/tenant-host';
 
 const tenantA = {
   id: 'tenant-a',
@@ -37,9 +38,11 @@ class FakeResponse extends EventEmitter {
 }
 
 function gate(tenants: Record<string, ResolvedTenant> = { 'a.test': tenantA, 'b.test': tenantB }) {
+  const cached = (host: string | undefined) =>
+    host !== undefined && tenants[host] ? { tenant: tenants[host] } : undefined;
   const resolver = {
-    cached: (host: string | undefined) =>
-      host !== undefined && tenants[host] ? { tenant: tenants[host] } : undefined,
+    cachedFor: (request: IncomingMessage, trusted: ReadonlySet<string>) =>
+      cached(tenantHostOf(request, trusted)),
   } as unknown as TenantResolver;
   const config = {
     rateLimits: { enabled: true, refusalDelayMs: 0 },

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { DataPlaneConfig } from '@platform/config';
 import type { ResolvedTenant } from '@platform/tenancy';
 import type { TenantEvent, TenantEvents } from '@platform/tenant-events';
@@ -78,5 +79,46 @@ describe('TenantResolver.cached', () => {
     publish({ type: 'tenant-changed', tenantId: 'a1', hostnames: ['acme.example.com'] });
     expect(resolver.cached('acme.example.com')).toBeUndefined();
     expect(resolver.cached('ACME.example.com')).toBeUndefined();
+  });
+});
+
+describe('TenantResolver.cachedFor', () => {
+  const request = (headers: Record<string, string>) =>
+    ({ headers, socket: { remoteAddress: '10.0.0.9' } }) as unknown as IncomingMessage;
+
+  it('reads the host once per request, and again once a change event arrived', async () => {
+    const { resolver, publish } = await newResolver();
+    await resolver.resolve('acme.example.com');
+    const incoming = request({ host: 'acme.example.com' });
+    expect(resolver.cachedFor(incoming, new Set())).toEqual({ tenant: acme });
+    // Kept on the request: what the header says now no longer matters...
+    incoming.headers.host = 'nobody.example.com';
+    expect(resolver.cachedFor(incoming, new Set())).toEqual({ tenant: acme });
+    // ...until a change: then the cache is read again, as it is now.
+    publish({ type: 'tenant-changed', tenantId: 'a1', hostnames: ['acme.example.com'] });
+    incoming.headers.host = 'acme.example.com';
+    expect(resolver.cachedFor(incoming, new Set())).toBeUndefined();
+    await resolver.resolve('acme.example.com');
+    expect(resolver.cachedFor(incoming, new Set())).toEqual({ tenant: acme });
+  });
+
+  it('keeps nothing for a host not cached yet, and reads X-Forwarded-Host only from a trusted proxy', async () => {
+    const { resolver } = await newResolver();
+    const incoming = request({
+      host: 'nobody.example.com',
+      'x-forwarded-host': 'acme.example.com',
+    });
+    expect(resolver.cachedFor(incoming, new Set(['10.0.0.9']))).toBeUndefined();
+    await resolver.resolve('acme.example.com');
+    await resolver.resolve('nobody.example.com');
+    expect(
+      resolver.cachedFor(
+        request({ host: 'nobody.example.com', 'x-forwarded-host': 'acme.example.com' }),
+        new Set(),
+      ),
+    ).toEqual({
+      tenant: null,
+    });
+    expect(resolver.cachedFor(incoming, new Set(['10.0.0.9']))).toEqual({ tenant: acme });
   });
 });
