@@ -54,9 +54,27 @@ interface KindLimiters {
   readonly memory: RateLimiterMemory;
 }
 
-interface TenantRequestLimits {
-  readonly tenant: number;
-  readonly user: number;
+/**
+ * One key to count against (a tenant, or one user of a tenant), with everything a request needs
+ * to judge it, built once per tenant object (and user) rather than per request: the limiters
+ * for its limit and the key's Redis name. Strings made afresh for every request (the Redis key,
+ * the limiter's `kind:limit` id) were hashed afresh by every Map, Set and object they met.
+ */
+interface LimitTarget {
+  readonly kind: LimitKind;
+  readonly limit: number;
+  /** The key as rate-limiter-flexible takes it (without its prefix). */
+  readonly key: string;
+  /** The key as it is named in Redis and in the replica's memory. */
+  readonly redisKey: string;
+  readonly limiters: KindLimiters;
+}
+
+/** A tenant object's targets: the tenant's own, and its users' as they come. */
+interface TenantTargets {
+  readonly tenant: LimitTarget;
+  readonly userLimit: number;
+  readonly users: Map<string, LimitTarget>;
 }
 
 /** COUNT_ADMITTED_SCRIPT as a command: the number of keys, the keys, window seconds, counts. */
@@ -93,14 +111,11 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
   private readonly keyPrefix: string;
   /** One pair per kind and limit value (rate-limiter-flexible fixes the limit per instance). */
   private readonly limiters = new Map<string, KindLimiters>();
-  /** The resolved tenant objects are replaced when the tenant changes, so this never goes stale. */
-  private readonly limitsByTenant = new WeakMap<ResolvedTenant, TenantRequestLimits>();
   /**
-   * Each user's key string, built once per tenant object: a string made afresh for every request
-   * is hashed afresh by every Map and Set it meets (the allowance's, the block list's), about
-   * 1 µs a request; a kept one carries its hash.
+   * The resolved tenant objects are replaced when the tenant changes (its plan or overrides
+   * too), so these never go stale.
    */
-  private readonly userKeysByTenant = new WeakMap<ResolvedTenant, Map<string, string>>();
+  private readonly targetsByTenant = new WeakMap<ResolvedTenant, TenantTargets>();
   private lastStoreErrorLog = 0;
   private readonly enabled: boolean;
   private readonly allowance = new LocalAllowance();
@@ -146,11 +161,11 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
 
   /** The tenant's own block, checked before anything else: no Redis, no token check. */
   blockedTenant(tenant: ResolvedTenant): LimitState | null {
-    return this.blocked('tenant', this.limitsOf(tenant).tenant, tenant.id);
+    return this.blocked(this.targetsOf(tenant).tenant);
   }
 
   blockedUser(tenant: ResolvedTenant, userId: string): LimitState | null {
-    return this.blocked('user', this.limitsOf(tenant).user, this.userKey(tenant, userId));
+    return this.blocked(this.userTarget(this.targetsOf(tenant), tenant, userId));
   }
 
   /**
@@ -162,15 +177,13 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
     tenant: ResolvedTenant,
     userId: string | null,
   ): RateLimitDecision | Promise<RateLimitDecision> {
-    const limits = this.limitsOf(tenant);
-    const userKey = userId === null ? null : this.userKey(tenant, userId);
-    const blocked =
-      this.blocked('tenant', limits.tenant, tenant.id) ??
-      (userKey === null ? null : this.blocked('user', limits.user, userKey));
+    const targets = this.targetsOf(tenant);
+    const user = userId === null ? null : this.userTarget(targets, tenant, userId);
+    const blocked = this.blocked(targets.tenant) ?? (user === null ? null : this.blocked(user));
     if (blocked) return { states: [blocked], fromMemory: true };
     // Whatever must ask Redis leaves in the same tick: one pipelined write, one round trip.
-    const tenantState = this.admit('tenant', limits.tenant, tenant.id);
-    const userState = userKey === null ? null : this.admit('user', limits.user, userKey);
+    const tenantState = this.admit(targets.tenant);
+    const userState = user === null ? null : this.admit(user);
     if (!(tenantState instanceof Promise) && !(userState instanceof Promise)) {
       return { states: userState ? [tenantState, userState] : [tenantState], fromMemory: false };
     }
@@ -199,37 +212,39 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
     this.client.disconnect();
   }
 
-  private userKey(tenant: ResolvedTenant, userId: string): string {
-    let keys = this.userKeysByTenant.get(tenant);
-    if (!keys) {
-      keys = new Map();
-      this.userKeysByTenant.set(tenant, keys);
+  private targetsOf(tenant: ResolvedTenant): TenantTargets {
+    let targets = this.targetsByTenant.get(tenant);
+    if (!targets) {
+      const effective = effectiveLimits(tenant.plan, tenant.limitOverrides);
+      targets = {
+        tenant: this.target('tenant', effective.requestsPerMinute, tenant.id),
+        userLimit: effective.requestsPerMinutePerUser,
+        users: new Map(),
+      };
+      this.targetsByTenant.set(tenant, targets);
     }
-    let key = keys.get(userId);
-    if (key === undefined) {
+    return targets;
+  }
+
+  private userTarget(targets: TenantTargets, tenant: ResolvedTenant, userId: string): LimitTarget {
+    let target = targets.users.get(userId);
+    if (target === undefined) {
       // Bounded: a tenant object lives until its cache entry is reloaded, but a tenant with very
       // many active users must not grow this without end meanwhile.
-      if (keys.size >= MAX_USER_KEYS_PER_TENANT) keys.clear();
-      key = `${tenant.id}:${userId}`;
-      keys.set(userId, key);
+      if (targets.users.size >= MAX_USER_KEYS_PER_TENANT) targets.users.clear();
+      target = this.target('user', targets.userLimit, `${tenant.id}:${userId}`);
+      targets.users.set(userId, target);
     }
-    return key;
+    return target;
   }
 
-  private limitsOf(tenant: ResolvedTenant): TenantRequestLimits {
-    let limits = this.limitsByTenant.get(tenant);
-    if (!limits) {
-      const effective = effectiveLimits(tenant.plan, tenant.limitOverrides);
-      limits = {
-        tenant: effective.requestsPerMinute,
-        user: effective.requestsPerMinutePerUser,
-      };
-      this.limitsByTenant.set(tenant, limits);
-    }
-    return limits;
+  private target(kind: LimitKind, limit: number, key: string): LimitTarget {
+    const limiters = this.limitersFor(kind, limit);
+    return { kind, limit, key, redisKey: limiters.redis.getKey(key), limiters };
   }
 
-  private blocked(kind: LimitKind, limit: number, key: string): LimitState | null {
+  private blocked(target: LimitTarget): LimitState | null {
+    const { kind, limit } = target;
     // A limit of 0 shuts the door: nothing to count.
     if (limit <= 0) {
       return {
@@ -240,41 +255,39 @@ export class TenantRateLimiter implements OnModuleInit, OnApplicationShutdown {
         refused: true,
       };
     }
-    const { redis } = this.limitersFor(kind, limit);
-    const ms = redis.getInMemoryBlockMsBeforeExpire(redis.getKey(key));
+    const ms = target.limiters.redis.getInMemoryBlockMsBeforeExpire(target.redisKey);
     return ms > 0 ? { kind, limit, remaining: 0, resetMs: ms, refused: true } : null;
   }
 
   /** From memory when LocalAllowance allows, else by asking Redis. */
-  private admit(kind: LimitKind, limit: number, key: string): LimitState | Promise<LimitState> {
-    const { redis } = this.limitersFor(kind, limit);
-    const redisKey = redis.getKey(key);
-    const local = this.allowance.tryAdmit(redisKey, limit);
+  private admit(target: LimitTarget): LimitState | Promise<LimitState> {
+    const local = this.allowance.tryAdmit(target.redisKey, target.limit);
     if (local) {
-      return { kind, limit, remaining: local.remaining, resetMs: local.resetMs, refused: false };
+      return {
+        kind: target.kind,
+        limit: target.limit,
+        remaining: local.remaining,
+        resetMs: local.resetMs,
+        refused: false,
+      };
     }
-    return this.consume(kind, limit, key, redisKey);
+    return this.consume(target);
   }
 
-  private async consume(
-    kind: LimitKind,
-    limit: number,
-    key: string,
-    redisKey: string,
-  ): Promise<LimitState> {
-    const { redis, memory } = this.limitersFor(kind, limit);
+  private async consume(target: LimitTarget): Promise<LimitState> {
+    const { kind, limit, key, redisKey, limiters } = target;
     // Requests admitted from memory are counted first, in the same pipelined write.
     const pending = this.allowance.takePending(redisKey);
     if (pending > 0) void this.count([[redisKey, pending]]);
     try {
-      const admitted = await redis.consume(key);
+      const admitted = await limiters.redis.consume(key);
       this.allowance.synced(redisKey, admitted.consumedPoints, admitted.msBeforeNext);
       return stateOf(kind, limit, admitted, false);
     } catch (outcome) {
       if (outcome instanceof RateLimiterRes) return stateOf(kind, limit, outcome, true);
       this.storeError(outcome);
       this.metrics.storeFailures.inc();
-      return this.consumeInMemory(kind, limit, memory, key);
+      return this.consumeInMemory(kind, limit, limiters.memory, key);
     }
   }
 
