@@ -1,12 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { preHandlerHookHandler } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataPlaneConfig } from '@platform/config';
 import { applyFastifyHttpDefaults, fastifyServerOptions, type RawBodyRoute } from '@platform/http';
 import { requestIdFor } from '@platform/observability';
 import { DataPlaneModule } from './app.module';
 import { RateLimitGate } from './rate-limits/rate-limit.gate';
-import { TenantConcurrencyGate } from './rate-limits/tenant-concurrency.gate';
+import { judgedAfterBody, TenantConcurrencyGate } from './rate-limits/tenant-concurrency.gate';
 
 /**
  * The only data-plane routes whose body is not JSON: exempt from the JSON-only rule (415) and
@@ -44,14 +45,7 @@ export async function createDataPlaneApp(config: DataPlaneConfig): Promise<NestF
   // a request with a body only once its body has been read.
   const concurrency = app.get(TenantConcurrencyGate);
   app.use(concurrency.handle);
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('preHandler', (request, reply, done) =>
-      concurrency.afterBody(request.raw, reply.raw, (error) =>
-        done(error instanceof Error ? error : undefined),
-      ),
-    );
+  judgeAfterBody(app, concurrency);
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -62,4 +56,25 @@ export async function createDataPlaneApp(config: DataPlaneConfig): Promise<NestF
   );
   SwaggerModule.setup('docs', app, document);
   return app;
+}
+
+/**
+ * The concurrency gate's second door, as a preHandler hook on the routes of the methods it
+ * judges after the body (judgedAfterBody) only: on a GET it would be one more step for nothing.
+ * Registered before Nest adds its routes (at init), so every route passes through here.
+ */
+function judgeAfterBody(app: NestFastifyApplication, concurrency: TenantConcurrencyGate): void {
+  const afterBody: preHandlerHookHandler = (request, reply, done) =>
+    concurrency.afterBody(request.raw, reply.raw, (error) =>
+      done(error instanceof Error ? error : undefined),
+    );
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      if (!methods.some((method) => judgedAfterBody(method))) return;
+      const existing = route.preHandler ?? [];
+      route.preHandler = [...(Array.isArray(existing) ? existing : [existing]), afterBody];
+    });
 }

@@ -13,12 +13,17 @@ import { gatedTenant } from './gated-tenant';
 /** How many requests may wait per slot of a tenant's concurrency limit before more are refused. */
 const WAITING_PER_SLOT = 8;
 
-/** A request whose body is still to come (a length over 0, or chunked). */
-function carriesBody(request: IncomingMessage): boolean {
-  const length = request.headers['content-length'];
-  return (
-    (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
-  );
+/** The methods whose body Fastify never reads: their requests are judged at the door. */
+const BODYLESS_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'TRACE']);
+
+/**
+ * Whether a request of this method is judged once its body is in (`afterBody`) rather than at
+ * the door. By method, not by the request's headers, so that only the routes of such methods
+ * need the preHandler hook (every hook is a step of every request it is on), and so that no
+ * header a client sets decides where, or whether, it is judged.
+ */
+export function judgedAfterBody(method: string | undefined): boolean {
+  return method === undefined || !BODYLESS_METHODS.has(method);
 }
 
 interface Waiting {
@@ -47,7 +52,7 @@ interface Lane {
  * the burst is served a few requests at a time, interleaved with everyone else's.
  *
  * Mounted ahead of Nest, after RateLimitGate: a waiting request has only been parsed, so a long
- * line costs memory, not work. A request with a body is judged once its body is in
+ * line costs memory, not work. A request of a method with a body is judged once its body is in
  * (`afterBody`, a Fastify preHandler hook), not at the door: a client sending bodies slowly,
  * signed in or not, held slots while it did and stalled the tenant's whole API until the
  * request timeout. Only what the host cache knows is judged; a host not cached yet goes
@@ -82,23 +87,26 @@ export class TenantConcurrencyGate {
     });
   }
 
-  /** Middleware ahead of Nest: requests without a body. */
+  /** Middleware ahead of Nest: requests of methods without a body (GET, HEAD, TRACE). */
   readonly handle = (
     request: IncomingMessage,
     response: ServerResponse,
     next: NextFunction,
   ): void => {
-    if (carriesBody(request)) next();
+    if (judgedAfterBody(request.method)) next();
     else this.judge(request, response, next);
   };
 
-  /** After the body has been read (a preHandler hook): requests with a body. */
+  /**
+   * After the body has been read: a preHandler hook on the routes of every other method (see
+   * judgedAfterBody); a request of such a method to no route at all costs nothing to refuse.
+   */
   readonly afterBody = (
     request: IncomingMessage,
     response: ServerResponse,
     next: NextFunction,
   ): void => {
-    if (carriesBody(request)) this.judge(request, response, next);
+    if (judgedAfterBody(request.method)) this.judge(request, response, next);
     else next();
   };
 

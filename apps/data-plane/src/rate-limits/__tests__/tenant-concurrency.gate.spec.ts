@@ -56,6 +56,7 @@ function gate(tenants: Record<string, ResolvedTenant> = { 'a.test': tenantA, 'b.
       headers?: Record<string, string>;
       peer?: string;
       phase?: 'handle' | 'afterBody';
+      method?: string;
       next?: NextFunction;
     } = {},
   ) => {
@@ -63,7 +64,12 @@ function gate(tenants: Record<string, ResolvedTenant> = { 'a.test': tenantA, 'b.
     const socket = { destroyed: false, remoteAddress: options.peer ?? '192.0.2.7' };
     const response = new FakeResponse();
     subject[options.phase ?? 'handle'](
-      { url, headers: { host, ...options.headers }, socket } as unknown as IncomingMessage,
+      {
+        method: options.method ?? 'GET',
+        url,
+        headers: { host, ...options.headers },
+        socket,
+      } as unknown as IncomingMessage,
       response as unknown as ServerResponse,
       next,
     );
@@ -93,25 +99,33 @@ describe('TenantConcurrencyGate', () => {
     expect(subject.load('tenant-a')).toEqual({ active: 0, waiting: 0 });
   });
 
-  it('judges a request with a body only once its body is in (afterBody), and only there', () => {
+  it('judges a request of a method with a body only once its body is in (afterBody), and only there', () => {
     const { subject, call } = gate();
-    const body = { headers: { 'content-length': '50' } };
-    // At the door a request with a body takes no slot: a client sending it slowly holds none.
-    const slow = [call('a.test', '/api/projects', body), call('a.test', '/api/projects', body)];
+    const post = { method: 'POST', headers: { 'content-length': '50' } };
+    // At the door it takes no slot: a client sending its body slowly holds none.
+    const slow = [call('a.test', '/api/projects', post), call('a.test', '/api/projects', post)];
     expect(slow.map((c) => c.next.mock.calls.length)).toEqual([1, 1]);
     expect(subject.load('tenant-a')).toEqual({ active: 0, waiting: 0 });
-    // Once read, it counts like any request; a chunked body too.
-    call('a.test', '/api/projects', { ...body, phase: 'afterBody' });
-    call('a.test', '/api/projects', {
-      headers: { 'transfer-encoding': 'chunked' },
-      phase: 'afterBody',
-    });
-    const waiting = call('a.test', '/api/projects', { ...body, phase: 'afterBody' });
+    // Once read, it counts like any request; PUT, PATCH and DELETE too.
+    call('a.test', '/api/projects', { ...post, phase: 'afterBody' });
+    call('a.test', '/api/files/x', { method: 'PUT', phase: 'afterBody' });
+    const waiting = call('a.test', '/api/projects', { method: 'DELETE', phase: 'afterBody' });
     expect(waiting.next).not.toHaveBeenCalled();
     expect(subject.load('tenant-a')).toEqual({ active: 2, waiting: 1 });
-    // A request without a body was judged at the door: afterBody lets it through untouched.
+    // A GET was judged at the door: afterBody lets it through untouched.
     const get = call('a.test', '/api/projects', { phase: 'afterBody' });
     expect(get.next).toHaveBeenCalledTimes(1);
+    expect(subject.load('tenant-a')).toEqual({ active: 2, waiting: 1 });
+  });
+
+  it('judges a GET at the door whatever its headers say of a body (Fastify never reads one)', () => {
+    const { subject, call } = gate();
+    call();
+    call();
+    const claimsBody = call('a.test', '/api/projects', {
+      headers: { 'content-length': '5', 'transfer-encoding': 'chunked' },
+    });
+    expect(claimsBody.next).not.toHaveBeenCalled();
     expect(subject.load('tenant-a')).toEqual({ active: 2, waiting: 1 });
   });
 
