@@ -1,5 +1,6 @@
-import { createSecretKey } from 'node:crypto';
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { PrivateKeyCipher } from '@platform/acme';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import { ClusterConnections, PLATFORM_SCHEMA } from '@platform/database';
@@ -19,12 +20,21 @@ interface KeyRow {
 export class SigningKeyDirectory {
   private readonly logger = new Logger(SigningKeyDirectory.name);
   private readonly cipher: PrivateKeyCipher;
+  /**
+   * Secrets already opened, by their sealed text. The key cache reads every tenant's keys again
+   * at each TTL; opening one (AES-GCM, a cipher context per key) cost more than the read, for a
+   * secret that had not changed. A sealed text carries a random IV, so a new or re-sealed
+   * secret never matches an old entry.
+   */
+  private readonly opened: LRUCache<string, KeyObject>;
 
   constructor(
     private readonly clusters: ClusterConnections,
     @Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig,
   ) {
     this.cipher = PrivateKeyCipher.fromSecret(config.signingKeys.encryptionKey.reveal());
+    // About two keys per tenant at most (the current one and one retiring).
+    this.opened = new LRUCache({ max: 2 * config.tenantCache.size });
     if (config.signingKeys.developmentKey) {
       this.logger.warn(
         'SIGNING_KEY_ENCRYPTION_KEY is not set: tenant signing keys are opened with the public development key',
@@ -41,10 +51,9 @@ export class SigningKeyDirectory {
     const keys: SigningKey[] = [];
     for (const row of rows) {
       try {
-        const secret = Buffer.from(this.cipher.decrypt(row.secret_sealed), 'base64');
         keys.push({
           kid: row.kid,
-          secret: createSecretKey(secret),
+          secret: this.open(row.secret_sealed),
           retireAtMs: row.retire_at ? row.retire_at.getTime() : null,
         });
       } catch {
@@ -57,5 +66,14 @@ export class SigningKeyDirectory {
       }
     }
     return keys;
+  }
+
+  private open(sealed: string): KeyObject {
+    let secret = this.opened.get(sealed);
+    if (!secret) {
+      secret = createSecretKey(Buffer.from(this.cipher.decrypt(sealed), 'base64'));
+      this.opened.set(sealed, secret);
+    }
+    return secret;
   }
 }
