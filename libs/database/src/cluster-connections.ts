@@ -63,6 +63,13 @@ export class ClusterConnections {
         applicationName: this.applicationName,
         extra: {
           ...PIPELINED,
+          // Kept while idle, as the lanes' are (below): the data plane reads the registry in
+          // bursts (its host and key caches expire together after a busy start), about every
+          // 25 s, and a 30 s idle timeout closed most of them between two bursts. Each burst
+          // then opened new backends, which load the login's role memberships and the
+          // registry's catalog before the first query (~4 ms of planning instead of 0.2):
+          // seen as PostgreSQL CPU per request rising by half in those windows of `npm run bench`.
+          min: this.settings.size,
           maxUses: this.settings.maxUses,
           maxLifetimeSeconds: this.settings.maxLifetimeSeconds,
           idleTimeoutMillis: 30_000,
