@@ -2,8 +2,21 @@ import { LRUCache } from 'lru-cache';
 import type { ResolvedTenant } from '@platform/tenancy';
 import { spreadTtl } from '../common/spread-ttl';
 
-/** A cached answer for one hostname: the tenant, or "no tenant here" (remembered briefly). */
-type CachedLookup = { readonly tenant: ResolvedTenant } | { readonly tenant: null };
+/**
+ * A cached answer for one hostname: the tenant, or "no tenant here" (remembered briefly), and
+ * when it is due to be read again. Until `refreshAtMs` it is simply used; from then on it is
+ * still used while one read of the registry runs in the background (TenantResolver), and only
+ * past `expiresAtMs`, a whole TTL later, is it gone and the next request waits for the registry.
+ */
+export interface CachedHost {
+  readonly hostname: string;
+  readonly tenant: ResolvedTenant | null;
+  /** Pushed back after a failed read, so that an unreachable registry is not asked per request. */
+  refreshAtMs: number;
+  readonly expiresAtMs: number;
+  /** Set while its background read runs, so that one request starts it, not every one. */
+  refreshing: boolean;
+}
 
 export interface TenantHostCacheSettings {
   readonly size: number;
@@ -17,21 +30,48 @@ export interface TenantHostCacheSettings {
  * lists. The bound keeps memory flat however many tenants a replica serves.
  */
 export class TenantHostCache {
-  private readonly entries: LRUCache<string, CachedLookup>;
+  // Expiry is ours (each entry's own times), not lru-cache's `ttl`: an entry past its refresh
+  // time must still be there to be served while it is read again.
+  private readonly entries: LRUCache<string, CachedHost>;
 
   constructor(private readonly settings: TenantHostCacheSettings) {
-    this.entries = new LRUCache<string, CachedLookup>({ max: settings.size, ttl: settings.ttlMs });
+    this.entries = new LRUCache<string, CachedHost>({ max: settings.size });
   }
 
-  get(hostname: string): CachedLookup | undefined {
-    return this.entries.get(hostname);
+  get(hostname: string, nowMs: number = Date.now()): CachedHost | undefined {
+    const entry = this.entries.get(hostname);
+    if (entry === undefined || nowMs < entry.expiresAtMs) return entry;
+    this.entries.delete(hostname);
+    return undefined;
   }
 
-  remember(hostname: string, tenant: ResolvedTenant | null): void {
+  /**
+   * Caches the registry's answer. A tenant equal in every field to the one cached keeps the
+   * cached object: what is computed per tenant object (its rate-limit keys, its concurrency
+   * limit) then survives the periodic re-read, which changes nothing nearly every time.
+   */
+  remember(hostname: string, tenant: ResolvedTenant | null, nowMs: number = Date.now()): void {
     if (tenant) {
-      this.entries.set(hostname, { tenant }, { ttl: spreadTtl(this.settings.ttlMs) });
+      const previous = this.entries.peek(hostname)?.tenant;
+      const kept = previous && sameTenant(previous, tenant) ? previous : tenant;
+      const refreshAtMs = nowMs + spreadTtl(this.settings.ttlMs);
+      this.entries.set(hostname, {
+        hostname,
+        tenant: kept,
+        refreshAtMs,
+        expiresAtMs: refreshAtMs + this.settings.ttlMs,
+        refreshing: false,
+      });
     } else if (this.settings.unknownHostTtlMs > 0) {
-      this.entries.set(hostname, { tenant: null }, { ttl: this.settings.unknownHostTtlMs });
+      // An unknown host is not read again in the background: nobody is waiting on it.
+      const expiresAtMs = nowMs + this.settings.unknownHostTtlMs;
+      this.entries.set(hostname, {
+        hostname,
+        tenant: null,
+        refreshAtMs: expiresAtMs,
+        expiresAtMs,
+        refreshing: false,
+      });
     }
   }
 
@@ -50,4 +90,17 @@ export class TenantHostCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+function sameTenant(a: ResolvedTenant, b: ResolvedTenant): boolean {
+  return (
+    a.id === b.id &&
+    a.slug === b.slug &&
+    a.name === b.name &&
+    a.plan === b.plan &&
+    a.status === b.status &&
+    a.schemaName === b.schemaName &&
+    a.cluster === b.cluster &&
+    JSON.stringify(a.limitOverrides ?? null) === JSON.stringify(b.limitOverrides ?? null)
+  );
 }

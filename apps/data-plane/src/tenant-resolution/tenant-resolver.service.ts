@@ -4,12 +4,15 @@ import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import { normalizeHostname, type ResolvedTenant } from '@platform/tenancy';
 import { TenantEvents, type TenantEvent } from '@platform/tenant-events';
 import { TenantDirectory } from './tenant-directory';
-import { TenantHostCache } from './tenant-host-cache';
+import { TenantHostCache, type CachedHost } from './tenant-host-cache';
 import { tenantHostOf } from './tenant-host';
 
 type CachedAnswer = { readonly tenant: ResolvedTenant | null };
 
 const CACHED_FOR_REQUEST = Symbol('platform.cachedTenantOfRequest');
+
+/** After a failed background read, the next one waits this long. */
+const REFRESH_RETRY_MS = 1_000;
 
 /** A request's cached answer, and the change generation it was read in. */
 interface RequestWithAnswer extends IncomingMessage {
@@ -55,11 +58,16 @@ export class TenantResolver implements OnModuleInit {
    */
   cached(rawHost: string | undefined): CachedAnswer | undefined {
     if (rawHost === undefined) return { tenant: null };
-    const exact = this.cache.get(rawHost);
-    if (exact) return exact;
-    const hostname = normalizeHostname(rawHost);
-    if (!hostname) return { tenant: null };
-    return this.cache.get(hostname);
+    const now = Date.now();
+    let entry = this.cache.get(rawHost, now);
+    if (!entry) {
+      const hostname = normalizeHostname(rawHost);
+      if (!hostname) return { tenant: null };
+      entry = this.cache.get(hostname, now);
+      if (!entry) return undefined;
+    }
+    if (now >= entry.refreshAtMs && !entry.refreshing) this.refreshInBackground(entry);
+    return entry;
   }
 
   /**
@@ -98,6 +106,39 @@ export class TenantResolver implements OnModuleInit {
 
   get cachedHosts(): number {
     return this.cache.size;
+  }
+
+  /**
+   * Reads a cached host again without anyone waiting for it: the entry keeps answering until
+   * the read is in (or until it expires, a TTL later, if the registry cannot be read). Before,
+   * an entry past its TTL was dropped, and the next request of every tenant waited for its own
+   * registry read; with the TTLs of a replica's tenants drawn from the same quarter of the TTL,
+   * that was a wave of reads every ~25 s, and the requests in it were the slow ones
+   * (`npm run bench`, README "VM M").
+   */
+  private refreshInBackground(entry: CachedHost): void {
+    const { hostname } = entry;
+    entry.refreshing = true;
+    const pending = this.inFlight.get(hostname);
+    const lookup: Promise<ResolvedTenant | null> =
+      pending ??
+      this.lookUp(hostname).finally(() => {
+        if (this.inFlight.get(hostname) === lookup) this.inFlight.delete(hostname);
+      });
+    if (!pending) this.inFlight.set(hostname, lookup);
+    void lookup.then(
+      // Replaced by the answer, or not cached (a change event came meanwhile): either way a
+      // later request may start the next read.
+      () => {
+        entry.refreshing = false;
+      },
+      (error: unknown) => {
+        entry.refreshing = false;
+        // The registry is unreachable: try again in a second, not on every request.
+        entry.refreshAtMs = Date.now() + REFRESH_RETRY_MS;
+        this.logger.debug({ err: error, hostname }, 'could not read a cached host again');
+      },
+    );
   }
 
   private async lookUp(hostname: string): Promise<ResolvedTenant | null> {

@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { Logger } from '@nestjs/common';
 import type { DataPlaneConfig } from '@platform/config';
 import type { ResolvedTenant } from '@platform/tenancy';
 import type { TenantEvent, TenantEvents } from '@platform/tenant-events';
@@ -51,7 +52,7 @@ describe('TenantResolver.cached', () => {
     expect(await resolver.resolve('ACME.example.com:8080')).toBe(acme);
     expect(asked).toEqual(['acme.example.com']);
     for (const spelling of ['acme.example.com', 'Acme.Example.COM', 'acme.example.com.:443']) {
-      expect(resolver.cached(spelling)).toEqual({ tenant: acme });
+      expect(resolver.cached(spelling)?.tenant).toBe(acme);
     }
     expect(asked).toHaveLength(1);
   });
@@ -59,7 +60,7 @@ describe('TenantResolver.cached', () => {
   it('refuses hosts that do not normalise, and no host at all, without asking the registry', async () => {
     const { resolver, asked } = await newResolver();
     for (const host of [undefined, '', '[::1]:80', '127.0.0.1', 'a..b', 'acme.example.com:99999']) {
-      expect(resolver.cached(host)).toEqual({ tenant: null });
+      expect(resolver.cached(host)?.tenant).toBe(null);
     }
     expect(asked).toEqual([]);
   });
@@ -67,7 +68,7 @@ describe('TenantResolver.cached', () => {
   it('remembers an unknown host as no tenant, and forgets it on any change', async () => {
     const { resolver, asked, publish } = await newResolver();
     expect(await resolver.resolve('nobody.example.com')).toBeNull();
-    expect(resolver.cached('nobody.example.com')).toEqual({ tenant: null });
+    expect(resolver.cached('nobody.example.com')?.tenant).toBe(null);
     publish({ type: 'tenant-changed', tenantId: 'zz', hostnames: [] });
     expect(resolver.cached('nobody.example.com')).toBeUndefined();
     expect(asked).toEqual(['nobody.example.com']);
@@ -90,16 +91,16 @@ describe('TenantResolver.cachedFor', () => {
     const { resolver, publish } = await newResolver();
     await resolver.resolve('acme.example.com');
     const incoming = request({ host: 'acme.example.com' });
-    expect(resolver.cachedFor(incoming, new Set())).toEqual({ tenant: acme });
+    expect(resolver.cachedFor(incoming, new Set())?.tenant).toBe(acme);
     // Kept on the request: what the header says now no longer matters...
     incoming.headers.host = 'nobody.example.com';
-    expect(resolver.cachedFor(incoming, new Set())).toEqual({ tenant: acme });
+    expect(resolver.cachedFor(incoming, new Set())?.tenant).toBe(acme);
     // ...until a change: then the cache is read again, as it is now.
     publish({ type: 'tenant-changed', tenantId: 'a1', hostnames: ['acme.example.com'] });
     incoming.headers.host = 'acme.example.com';
     expect(resolver.cachedFor(incoming, new Set())).toBeUndefined();
     await resolver.resolve('acme.example.com');
-    expect(resolver.cachedFor(incoming, new Set())).toEqual({ tenant: acme });
+    expect(resolver.cachedFor(incoming, new Set())?.tenant).toBe(acme);
   });
 
   it('keeps nothing for a host not cached yet, and reads X-Forwarded-Host only from a trusted proxy', async () => {
@@ -115,10 +116,83 @@ describe('TenantResolver.cachedFor', () => {
       resolver.cachedFor(
         request({ host: 'nobody.example.com', 'x-forwarded-host': 'acme.example.com' }),
         new Set(),
-      ),
-    ).toEqual({
-      tenant: null,
-    });
-    expect(resolver.cachedFor(incoming, new Set(['10.0.0.9']))).toEqual({ tenant: acme });
+      )?.tenant,
+    ).toBe(null);
+    expect(resolver.cachedFor(incoming, new Set(['10.0.0.9']))?.tenant).toBe(acme);
+  });
+});
+
+describe('TenantResolver, a cached host due to be read again', () => {
+  const TTL_MS = 60_000;
+
+  /** A registry answering a new object for acme each time, or failing while `down`. */
+  async function resolverOverRegistry() {
+    const state = { asked: 0, down: false };
+    const directory = {
+      findByHostname: () => {
+        state.asked += 1;
+        return state.down
+          ? Promise.reject(new Error('registry unreachable'))
+          : Promise.resolve({ ...acme });
+      },
+    } as unknown as TenantDirectory;
+    const events = { subscribe: () => Promise.resolve() } as unknown as TenantEvents;
+    const config = {
+      tenantCache: { size: 100, ttlMs: TTL_MS, unknownHostTtlMs: 60_000 },
+    } as unknown as DataPlaneConfig;
+    const resolver = new TenantResolver(directory, events, config);
+    await resolver.onModuleInit();
+    return { resolver, state };
+  }
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  beforeAll(() => {
+    Logger.overrideLogger(false);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  it('keeps answering while one background read runs, and keeps the same tenant object', async () => {
+    const { resolver, state } = await resolverOverRegistry();
+    const start = Date.now();
+    const first = await resolver.resolve('acme.example.com');
+    expect(state.asked).toBe(1);
+
+    // Past its refresh time (at most the TTL), within its expiry (a TTL after that).
+    const now = jest.spyOn(Date, 'now').mockReturnValue(start + TTL_MS + 1);
+    expect(resolver.cached('acme.example.com')?.tenant).toBe(first);
+    expect(resolver.cached('acme.example.com')?.tenant).toBe(first);
+    await settle();
+    expect(state.asked).toBe(2); // one read for both requests, none waited for it
+    // Nothing changed: the answer read again is the same object, due again 75-100 % of a TTL
+    // after that read.
+    expect(resolver.cached('acme.example.com')?.tenant).toBe(first);
+    now.mockReturnValue(start + TTL_MS + 0.75 * TTL_MS);
+    expect(resolver.cached('acme.example.com')?.tenant).toBe(first);
+    await settle();
+    expect(state.asked).toBe(2);
+  });
+
+  it('retries a failed read a second later, and drops the entry a TTL after it was due', async () => {
+    const { resolver, state } = await resolverOverRegistry();
+    const start = Date.now();
+    await resolver.resolve('acme.example.com');
+    state.down = true;
+    const now = jest.spyOn(Date, 'now').mockReturnValue(start + TTL_MS + 1);
+    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('a1');
+    await settle();
+    expect(state.asked).toBe(2);
+    // Not asked again on every request while the registry is down...
+    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('a1');
+    await settle();
+    expect(state.asked).toBe(2);
+    // ...but a second later.
+    now.mockReturnValue(start + TTL_MS + 1_002);
+    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('a1');
+    await settle();
+    expect(state.asked).toBe(3);
+    // A TTL past its refresh time the entry is gone: the next request waits for the registry.
+    now.mockReturnValue(start + 2 * TTL_MS + 1);
+    expect(resolver.cached('acme.example.com')).toBeUndefined();
+    await expect(resolver.resolve('acme.example.com')).rejects.toThrow('registry unreachable');
   });
 });
