@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import type { TenantEvent, TenantEvents } from '@platform/tenant-events';
 import { AUTH_TENANT_EVENTS } from './auth.tokens';
+import { isDue, refreshInBackground, type RefreshableEntry } from '../common/background-refresh';
 import { spreadTtl } from '../common/spread-ttl';
 import { SigningKeyDirectory } from './signing-key.directory';
 import { TenantKeySet } from './tenant-key-set';
@@ -11,16 +12,10 @@ import { TenantKeySet } from './tenant-key-set';
  * A tenant's keys, when they are due to be read again (in the background, while they keep
  * answering) and when this replica stops trusting them without a fresh read (a TTL later).
  */
-interface CachedKeySet {
+interface CachedKeySet extends RefreshableEntry {
   readonly keys: TenantKeySet;
-  /** Pushed back after a failed read, so that an unreachable registry is not asked per request. */
-  refreshAtMs: number;
   readonly expiresAtMs: number;
-  refreshing: boolean;
 }
-
-/** After a failed background read, the next one waits this long. */
-const REFRESH_RETRY_MS = 1_000;
 
 /** A kid this replica does not know may be a key rotated in a moment ago: re-read, this seldom. */
 const UNKNOWN_KID_RELOAD_INTERVAL_MS = 1000;
@@ -66,7 +61,7 @@ export class SigningKeyCache implements OnModuleInit {
   cached(tenantId: string, nowMs: number = Date.now()): TenantKeySet | undefined {
     const entry = this.entries.get(tenantId);
     if (!entry || nowMs >= entry.expiresAtMs) return undefined;
-    if (nowMs >= entry.refreshAtMs && !entry.refreshing) this.refreshInBackground(tenantId, entry);
+    if (isDue(entry, nowMs)) this.refresh(tenantId, entry);
     return entry.keys;
   }
 
@@ -95,17 +90,12 @@ export class SigningKeyCache implements OnModuleInit {
     return this.entries.size;
   }
 
-  private refreshInBackground(tenantId: string, entry: CachedKeySet): void {
-    entry.refreshing = true;
-    this.load(tenantId).then(
-      () => {
-        entry.refreshing = false;
-      },
-      (error: unknown) => {
-        entry.refreshing = false;
-        entry.refreshAtMs = Date.now() + REFRESH_RETRY_MS;
-        this.logger.debug({ err: error, tenantId }, "could not read a tenant's signing keys again");
-      },
+  private refresh(tenantId: string, entry: CachedKeySet): void {
+    refreshInBackground(
+      entry,
+      () => this.load(tenantId),
+      (error) =>
+        this.logger.debug({ err: error, tenantId }, "could not read a tenant's signing keys again"),
     );
   }
 

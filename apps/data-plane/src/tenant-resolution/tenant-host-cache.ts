@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { ResolvedTenant } from '@platform/tenancy';
+import type { RefreshableEntry } from '../common/background-refresh';
 import { spreadTtl } from '../common/spread-ttl';
 
 /**
@@ -8,14 +9,10 @@ import { spreadTtl } from '../common/spread-ttl';
  * still used while one read of the registry runs in the background (TenantResolver), and only
  * past `expiresAtMs`, a whole TTL later, is it gone and the next request waits for the registry.
  */
-export interface CachedHost {
+export interface CachedHost extends RefreshableEntry {
   readonly hostname: string;
   readonly tenant: ResolvedTenant | null;
-  /** Pushed back after a failed read, so that an unreachable registry is not asked per request. */
-  refreshAtMs: number;
   readonly expiresAtMs: number;
-  /** Set while its background read runs, so that one request starts it, not every one. */
-  refreshing: boolean;
 }
 
 export interface TenantHostCacheSettings {

@@ -4,15 +4,13 @@ import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import { normalizeHostname, type ResolvedTenant } from '@platform/tenancy';
 import { TenantEvents, type TenantEvent } from '@platform/tenant-events';
 import { TenantDirectory } from './tenant-directory';
+import { isDue, refreshInBackground } from '../common/background-refresh';
 import { TenantHostCache, type CachedHost } from './tenant-host-cache';
 import { tenantHostOf } from './tenant-host';
 
 type CachedAnswer = { readonly tenant: ResolvedTenant | null };
 
 const CACHED_FOR_REQUEST = Symbol('platform.cachedTenantOfRequest');
-
-/** After a failed background read, the next one waits this long. */
-const REFRESH_RETRY_MS = 1_000;
 
 /** A request's cached answer, and the change generation it was read in. */
 interface RequestWithAnswer extends IncomingMessage {
@@ -66,7 +64,7 @@ export class TenantResolver implements OnModuleInit {
       entry = this.cache.get(hostname, now);
       if (!entry) return undefined;
     }
-    if (now >= entry.refreshAtMs && !entry.refreshing) this.refreshInBackground(entry);
+    if (isDue(entry, now)) this.refresh(entry);
     return entry;
   }
 
@@ -95,6 +93,15 @@ export class TenantResolver implements OnModuleInit {
     if (cached) return cached.tenant;
     const hostname = normalizeHostname(rawHost);
     if (!hostname) return null;
+    return this.lookUpOnce(hostname);
+  }
+
+  get cachedHosts(): number {
+    return this.cache.size;
+  }
+
+  /** Concurrent reads of one hostname (misses, a background read) share one registry query. */
+  private lookUpOnce(hostname: string): Promise<ResolvedTenant | null> {
     const pending = this.inFlight.get(hostname);
     if (pending) return pending;
     const lookup: Promise<ResolvedTenant | null> = this.lookUp(hostname).finally(() => {
@@ -102,10 +109,6 @@ export class TenantResolver implements OnModuleInit {
     });
     this.inFlight.set(hostname, lookup);
     return lookup;
-  }
-
-  get cachedHosts(): number {
-    return this.cache.size;
   }
 
   /**
@@ -116,28 +119,12 @@ export class TenantResolver implements OnModuleInit {
    * that was a wave of reads every ~25 s, and the requests in it were the slow ones
    * (`npm run bench`, README "VM M").
    */
-  private refreshInBackground(entry: CachedHost): void {
+  private refresh(entry: CachedHost): void {
     const { hostname } = entry;
-    entry.refreshing = true;
-    const pending = this.inFlight.get(hostname);
-    const lookup: Promise<ResolvedTenant | null> =
-      pending ??
-      this.lookUp(hostname).finally(() => {
-        if (this.inFlight.get(hostname) === lookup) this.inFlight.delete(hostname);
-      });
-    if (!pending) this.inFlight.set(hostname, lookup);
-    void lookup.then(
-      // Replaced by the answer, or not cached (a change event came meanwhile): either way a
-      // later request may start the next read.
-      () => {
-        entry.refreshing = false;
-      },
-      (error: unknown) => {
-        entry.refreshing = false;
-        // The registry is unreachable: try again in a second, not on every request.
-        entry.refreshAtMs = Date.now() + REFRESH_RETRY_MS;
-        this.logger.debug({ err: error, hostname }, 'could not read a cached host again');
-      },
+    refreshInBackground(
+      entry,
+      () => this.lookUpOnce(hostname),
+      (error) => this.logger.debug({ err: error, hostname }, 'could not read a cached host again'),
     );
   }
 
