@@ -59,7 +59,11 @@ export class TenantHostCache {
         expiresAtMs: refreshAtMs + this.settings.ttlMs,
         refreshing: false,
       });
-    } else if (this.settings.unknownHostTtlMs > 0) {
+    } else if (this.settings.unknownHostTtlMs <= 0) {
+      // Not remembered as unknown, but not served as the tenant it was either (a re-read found
+      // the host gone).
+      this.entries.delete(hostname);
+    } else {
       // An unknown host is not read again in the background: nobody is waiting on it.
       const expiresAtMs = nowMs + this.settings.unknownHostTtlMs;
       this.entries.set(hostname, {

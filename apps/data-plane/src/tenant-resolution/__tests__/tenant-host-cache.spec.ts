@@ -46,4 +46,25 @@ describe('TenantHostCache', () => {
     cache.remember('nope.example.com', null);
     expect(cache.get('nope.example.com')).toBeUndefined();
   });
+
+  it('stops serving a tenant whose host a re-read found gone, negative entries or not', () => {
+    for (const unknownHostTtlMs of [0, 60_000]) {
+      const cache = new TenantHostCache({ ...settings, unknownHostTtlMs });
+      cache.remember('a.example.com', tenant('a'));
+      cache.remember('a.example.com', null);
+      expect(cache.get('a.example.com')?.tenant ?? null).toBeNull();
+    }
+  });
+
+  it('keeps the tenant object when a re-read finds the tenant unchanged, not when it changed', () => {
+    const cache = new TenantHostCache(settings);
+    const first = tenant('a');
+    cache.remember('a.example.com', first);
+    cache.remember('a.example.com', tenant('a'));
+    expect(cache.get('a.example.com')?.tenant).toBe(first);
+    cache.remember('a.example.com', { ...tenant('a'), status: 'suspended' });
+    expect(cache.get('a.example.com')?.tenant?.status).toBe('suspended');
+    cache.remember('a.example.com', { ...tenant('a'), limitOverrides: { requestsPerMinute: 5 } });
+    expect(cache.get('a.example.com')?.tenant?.limitOverrides).toEqual({ requestsPerMinute: 5 });
+  });
 });
