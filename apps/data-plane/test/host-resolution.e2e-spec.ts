@@ -602,3 +602,72 @@ describe('an invalidation that races an in-flight registry lookup', () => {
     expect(response.body).toMatchObject({ error: 'tenant_suspended' });
   });
 });
+
+// The TTL is the backstop for a change message that never arrives (Redis down, a replica
+// resubscribing): cached hosts and signing keys are read again in the background, those due
+// together in one query (batchedRereads). Here the registry changes behind the platform's back,
+// with no message at all, and the change must show within two TTLs while the others are served.
+describe('a change whose message never came, with a short cache TTL', () => {
+  const TTL_MS = 1_000;
+  let platform: RunningPlatform;
+  let tenants: Record<'suspended' | 'keyless' | 'bystander', { host: string; token: string }>;
+
+  beforeAll(async () => {
+    platform = await startPlatform({ dataPlaneEnv: { TENANT_CACHE_TTL_MS: String(TTL_MS) } });
+    const entries = await Promise.all(
+      (['suspended', 'keyless', 'bystander'] as const).map(async (role) => {
+        const slug = `stale-${role}`;
+        await platform.createTenant(slug);
+        return [role, { host: platform.hostOf(slug), token: await platform.signIn(slug) }] as const;
+      }),
+    );
+    tenants = Object.fromEntries(entries) as typeof tenants;
+  });
+
+  afterAll(async () => {
+    await platform?.stop();
+  });
+
+  const projectsOf = ({ host, token }: { host: string; token: string }) =>
+    rawRequest(platform.dataPlaneUrl, {
+      path: '/api/projects',
+      hostLine: host,
+      headers: [`Authorization: Bearer ${token}`],
+    });
+
+  it('shows a suspension and removed signing keys written straight to the registry within two TTLs', async () => {
+    for (const tenant of Object.values(tenants))
+      expect((await projectsOf(tenant)).status).toBe(200);
+
+    const db = new Client({ connectionString: platform.database.url });
+    await db.connect();
+    try {
+      await db.query(`UPDATE ${PLATFORM_SCHEMA}.tenants SET status = 'suspended' WHERE slug = $1`, [
+        'stale-suspended',
+      ]);
+      await db.query(
+        `DELETE FROM ${PLATFORM_SCHEMA}.tenant_signing_keys
+          WHERE tenant_id = (SELECT id FROM ${PLATFORM_SCHEMA}.tenants WHERE slug = $1)`,
+        ['stale-keyless'],
+      );
+    } finally {
+      await db.end();
+    }
+
+    const [suspended, keyless] = await Promise.all([
+      pollFor(() => projectsOf(tenants.suspended), 403, 2 * TTL_MS + 500),
+      pollFor(() => projectsOf(tenants.keyless), 401, 2 * TTL_MS + 500),
+    ]);
+    console.log(
+      `no message: suspension seen after ${suspended.elapsedMs} ms, removed keys after ` +
+        `${keyless.elapsedMs} ms (TTL ${TTL_MS} ms)`,
+    );
+    expect(suspended.response.status).toBe(403);
+    expect(suspended.response.body).toMatchObject({ error: 'tenant_suspended' });
+    expect(keyless.response.status).toBe(401);
+    // The tenant nothing happened to is served as before, by the same re-reads.
+    const bystander = await projectsOf(tenants.bystander);
+    expect(bystander.status).toBe(200);
+    expect(bystander.body).toMatchObject({ items: [] });
+  });
+});

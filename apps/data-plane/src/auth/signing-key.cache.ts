@@ -3,10 +3,16 @@ import { LRUCache } from 'lru-cache';
 import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import type { TenantEvent, TenantEvents } from '@platform/tenant-events';
 import { AUTH_TENANT_EVENTS } from './auth.tokens';
-import { isDue, refreshInBackground, type RefreshableEntry } from '../common/background-refresh';
+import type DataLoader from 'dataloader';
+import {
+  batchedRereads,
+  isDue,
+  refreshInBackground,
+  type RefreshableEntry,
+} from '../common/background-refresh';
 import { spreadTtl } from '../common/spread-ttl';
 import { SigningKeyDirectory } from './signing-key.directory';
-import { TenantKeySet } from './tenant-key-set';
+import { TenantKeySet, type SigningKey } from './tenant-key-set';
 
 /**
  * A tenant's keys, when they are due to be read again (in the background, while they keep
@@ -36,6 +42,8 @@ export class SigningKeyCache implements OnModuleInit {
   private readonly inFlight = new Map<string, Promise<TenantKeySet>>();
   /** Bumped by every change event: a load that straddles one is used but not cached. */
   private generation = 0;
+  /** Background re-reads of due key sets, a query per batch (batchedRereads). */
+  private readonly rereads: DataLoader<string, readonly SigningKey[]>;
 
   constructor(
     private readonly directory: SigningKeyDirectory,
@@ -46,6 +54,7 @@ export class SigningKeyCache implements OnModuleInit {
     // which would read the clock once more on every request.
     this.entries = new LRUCache<string, CachedKeySet>({ max: config.tenantCache.size });
     this.ttlMs = config.tenantCache.ttlMs;
+    this.rereads = batchedRereads((tenantIds) => directory.keysOfTenants(tenantIds), []);
   }
 
   async onModuleInit(): Promise<void> {
@@ -66,9 +75,20 @@ export class SigningKeyCache implements OnModuleInit {
   }
 
   load(tenantId: string): Promise<TenantKeySet> {
+    return this.loadOnce(tenantId, (id) => this.directory.keysOf(id));
+  }
+
+  /**
+   * Concurrent loads of one tenant's keys share one read of the registry: `read` asks it, alone
+   * (a load, which a request waits on) or in a batch (a background read).
+   */
+  private loadOnce(
+    tenantId: string,
+    read: (tenantId: string) => Promise<readonly SigningKey[]>,
+  ): Promise<TenantKeySet> {
     const pending = this.inFlight.get(tenantId);
     if (pending) return pending;
-    const load: Promise<TenantKeySet> = this.read(tenantId).finally(() => {
+    const load: Promise<TenantKeySet> = this.read(tenantId, read).finally(() => {
       if (this.inFlight.get(tenantId) === load) this.inFlight.delete(tenantId);
     });
     this.inFlight.set(tenantId, load);
@@ -93,15 +113,18 @@ export class SigningKeyCache implements OnModuleInit {
   private refresh(tenantId: string, entry: CachedKeySet): void {
     refreshInBackground(
       entry,
-      () => this.load(tenantId),
+      () => this.loadOnce(tenantId, (id) => this.rereads.load(id)),
       (error) =>
         this.logger.debug({ err: error, tenantId }, "could not read a tenant's signing keys again"),
     );
   }
 
-  private async read(tenantId: string): Promise<TenantKeySet> {
+  private async read(
+    tenantId: string,
+    readKeys: (tenantId: string) => Promise<readonly SigningKey[]>,
+  ): Promise<TenantKeySet> {
     const generation = this.generation;
-    const rows = await this.directory.keysOf(tenantId);
+    const rows = await readKeys(tenantId);
     const loadedAtMs = Date.now();
     // An expired entry is still here (expiry is ours): keys it holds unchanged are kept as they
     // are. After a change event there is none, and every key and verdict starts afresh.

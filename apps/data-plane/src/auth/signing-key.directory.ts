@@ -7,6 +7,7 @@ import { ClusterConnections, PLATFORM_SCHEMA } from '@platform/database';
 import type { SigningKey } from './tenant-key-set';
 
 interface KeyRow {
+  tenant_id: string;
   kid: string;
   secret_sealed: string;
   retire_at: Date | null;
@@ -43,15 +44,23 @@ export class SigningKeyDirectory {
   }
 
   async keysOf(tenantId: string): Promise<SigningKey[]> {
+    return (await this.keysOfTenants([tenantId])).get(tenantId) ?? [];
+  }
+
+  /**
+   * The keys of many tenants in one query (the background re-reads of cached keys come in
+   * batches): every tenant asked is in the map, a tenant without live keys with none.
+   */
+  async keysOfTenants(tenantIds: readonly string[]): Promise<Map<string, SigningKey[]>> {
     const { rows } = await this.clusters.pool('main').query<KeyRow>(
-      `SELECT kid, secret_sealed, retire_at FROM ${PLATFORM_SCHEMA}.tenant_signing_keys
-        WHERE tenant_id = $1 AND (retire_at IS NULL OR retire_at > now())`,
-      [tenantId],
+      `SELECT tenant_id, kid, secret_sealed, retire_at FROM ${PLATFORM_SCHEMA}.tenant_signing_keys
+        WHERE tenant_id = ANY($1::uuid[]) AND (retire_at IS NULL OR retire_at > now())`,
+      [tenantIds],
     );
-    const keys: SigningKey[] = [];
+    const keysByTenant = new Map<string, SigningKey[]>(tenantIds.map((id) => [id, []]));
     for (const row of rows) {
       try {
-        keys.push({
+        keysByTenant.get(row.tenant_id)?.push({
           kid: row.kid,
           secret: this.open(row.secret_sealed),
           retireAtMs: row.retire_at ? row.retire_at.getTime() : null,
@@ -60,12 +69,12 @@ export class SigningKeyDirectory {
         // A key that does not open (another SIGNING_KEY_ENCRYPTION_KEY) verifies nothing; the
         // message names the key, never its sealed or open secret.
         this.logger.error(
-          { tenantId, kid: row.kid },
+          { tenantId: row.tenant_id, kid: row.kid },
           'cannot open signing key; is SIGNING_KEY_ENCRYPTION_KEY right?',
         );
       }
     }
-    return keys;
+    return keysByTenant;
   }
 
   private open(sealed: string): KeyObject {

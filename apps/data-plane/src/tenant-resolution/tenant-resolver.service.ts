@@ -4,7 +4,8 @@ import { DATA_PLANE_CONFIG, type DataPlaneConfig } from '@platform/config';
 import { normalizeHostname, type ResolvedTenant } from '@platform/tenancy';
 import { TenantEvents, type TenantEvent } from '@platform/tenant-events';
 import { TenantDirectory } from './tenant-directory';
-import { isDue, refreshInBackground } from '../common/background-refresh';
+import type DataLoader from 'dataloader';
+import { batchedRereads, isDue, refreshInBackground } from '../common/background-refresh';
 import { TenantHostCache, type CachedHost } from './tenant-host-cache';
 import { tenantHostOf } from './tenant-host';
 
@@ -35,6 +36,8 @@ export class TenantResolver implements OnModuleInit {
    * event arrived while it ran.
    */
   private generation = 0;
+  /** Background re-reads of due hosts, a query per batch (batchedRereads). */
+  private readonly rereads: DataLoader<string, ResolvedTenant | null>;
 
   constructor(
     private readonly directory: TenantDirectory,
@@ -42,6 +45,7 @@ export class TenantResolver implements OnModuleInit {
     @Inject(DATA_PLANE_CONFIG) config: DataPlaneConfig,
   ) {
     this.cache = new TenantHostCache(config.tenantCache);
+    this.rereads = batchedRereads((hostnames) => directory.findByHostnames(hostnames), null);
   }
 
   async onModuleInit(): Promise<void> {
@@ -93,18 +97,25 @@ export class TenantResolver implements OnModuleInit {
     if (cached) return cached.tenant;
     const hostname = normalizeHostname(rawHost);
     if (!hostname) return null;
-    return this.lookUpOnce(hostname);
+    return this.lookUpOnce(hostname, (name) => this.directory.findByHostname(name));
   }
 
   get cachedHosts(): number {
     return this.cache.size;
   }
 
-  /** Concurrent reads of one hostname (misses, a background read) share one registry query. */
-  private lookUpOnce(hostname: string): Promise<ResolvedTenant | null> {
+  /**
+   * Concurrent reads of one hostname (misses, a background read) share one read of the
+   * registry: `read` asks it, alone (a miss, which a request waits on) or in a batch (a
+   * background read).
+   */
+  private lookUpOnce(
+    hostname: string,
+    read: (hostname: string) => Promise<ResolvedTenant | null>,
+  ): Promise<ResolvedTenant | null> {
     const pending = this.inFlight.get(hostname);
     if (pending) return pending;
-    const lookup: Promise<ResolvedTenant | null> = this.lookUp(hostname).finally(() => {
+    const lookup: Promise<ResolvedTenant | null> = this.lookUp(hostname, read).finally(() => {
       if (this.inFlight.get(hostname) === lookup) this.inFlight.delete(hostname);
     });
     this.inFlight.set(hostname, lookup);
@@ -117,20 +128,23 @@ export class TenantResolver implements OnModuleInit {
    * an entry past its TTL was dropped, and the next request of every tenant waited for its own
    * registry read; with the TTLs of a replica's tenants drawn from the same quarter of the TTL,
    * that was a wave of reads every ~25 s, and the requests in it were the slow ones
-   * (`npm run bench`, README "VM M").
+   * (`npm run bench`, README "VM M"). Hosts falling due together share one query.
    */
   private refresh(entry: CachedHost): void {
     const { hostname } = entry;
     refreshInBackground(
       entry,
-      () => this.lookUpOnce(hostname),
+      () => this.lookUpOnce(hostname, (name) => this.rereads.load(name)),
       (error) => this.logger.debug({ err: error, hostname }, 'could not read a cached host again'),
     );
   }
 
-  private async lookUp(hostname: string): Promise<ResolvedTenant | null> {
+  private async lookUp(
+    hostname: string,
+    read: (hostname: string) => Promise<ResolvedTenant | null>,
+  ): Promise<ResolvedTenant | null> {
     const generation = this.generation;
-    const tenant = await this.directory.findByHostname(hostname);
+    const tenant = await read(hostname);
     if (generation === this.generation) this.cache.remember(hostname, tenant);
     return tenant;
   }

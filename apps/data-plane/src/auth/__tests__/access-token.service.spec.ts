@@ -41,13 +41,20 @@ class FakeDirectory {
 
   keysOf(tenantId: string): Promise<SigningKey[]> {
     this.reads++;
-    return Promise.resolve(
-      (this.keys.get(tenantId) ?? []).map((key) => ({
-        kid: key.kid,
-        secret: createSecretKey(key.secret),
-        retireAtMs: key.retireAtMs,
-      })),
-    );
+    return Promise.resolve(this.stored(tenantId));
+  }
+
+  keysOfTenants(tenantIds: readonly string[]): Promise<Map<string, SigningKey[]>> {
+    this.reads++;
+    return Promise.resolve(new Map(tenantIds.map((id) => [id, this.stored(id)])));
+  }
+
+  private stored(tenantId: string): SigningKey[] {
+    return (this.keys.get(tenantId) ?? []).map((key) => ({
+      kid: key.kid,
+      secret: createSecretKey(key.secret),
+      retireAtMs: key.retireAtMs,
+    }));
   }
 }
 

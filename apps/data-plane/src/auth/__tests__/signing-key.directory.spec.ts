@@ -8,15 +8,24 @@ import { SigningKeyDirectory } from '../signing-key.directory';
 const ENCRYPTION_KEY = randomBytes(32).toString('base64');
 
 interface Row {
+  tenant_id?: string;
   kid: string;
   secret_sealed: string;
   retire_at: Date | null;
 }
 
-/** The registry's rows for every tenant, as the directory's one query answers them. */
-function directoryOver(rows: Row[]) {
+/**
+ * The registry's rows for every tenant (tenant "tenant" unless a row names another), as the
+ * directory's one query answers them; `asked` collects each query's parameters.
+ */
+function directoryOver(rows: Row[], asked: unknown[][] = []) {
   const clusters = {
-    pool: () => ({ query: () => Promise.resolve({ rows: rows.map((row) => ({ ...row })) }) }),
+    pool: () => ({
+      query: (_sql: string, params: unknown[]) => {
+        asked.push(params);
+        return Promise.resolve({ rows: rows.map((row) => ({ tenant_id: 'tenant', ...row })) });
+      },
+    }),
   } as unknown as ClusterConnections;
   const config = {
     signingKeys: { encryptionKey: new Secret(ENCRYPTION_KEY), developmentKey: false },
@@ -65,5 +74,24 @@ describe('SigningKeyDirectory', () => {
     expect(await directory.keysOf('tenant')).toEqual([]);
     expect(await directory.keysOf('tenant')).toEqual([]);
     expect(decrypt).toHaveBeenCalledTimes(2);
+  });
+
+  it("reads many tenants' keys in one query, each tenant's under its own id, and a tenant without keys with none", async () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    const asked: unknown[][] = [];
+    const directory = directoryOver(
+      [
+        { tenant_id: 'tenant-a', kid: 'a'.repeat(22), secret_sealed: seal(a), retire_at: null },
+        { tenant_id: 'tenant-b', kid: 'b'.repeat(22), secret_sealed: seal(b), retire_at: null },
+      ],
+      asked,
+    );
+    const keys = await directory.keysOfTenants(['tenant-a', 'tenant-b', 'tenant-c']);
+    expect(asked).toEqual([[['tenant-a', 'tenant-b', 'tenant-c']]]);
+    expect([...keys.keys()]).toEqual(['tenant-a', 'tenant-b', 'tenant-c']);
+    expect(keys.get('tenant-a')?.map((key) => key.kid)).toEqual(['a'.repeat(22)]);
+    expect(keys.get('tenant-a')?.[0]?.secret.export().equals(a)).toBe(true);
+    expect(keys.get('tenant-b')?.map((key) => key.kid)).toEqual(['b'.repeat(22)]);
+    expect(keys.get('tenant-c')).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import type { ResolvedTenant } from '@platform/tenancy';
 import type { TenantEvent, TenantEvents } from '@platform/tenant-events';
 import type { TenantDirectory } from '../tenant-directory';
 import { TenantResolver } from '../tenant-resolver.service';
+import { REREAD_BATCH_WINDOW_MS } from '../../common/background-refresh';
 
 const acme: ResolvedTenant = {
   id: 'a1',
@@ -23,6 +24,14 @@ function fakeDirectory() {
     findByHostname: (hostname: string) => {
       asked.push(hostname);
       return Promise.resolve(hostname === 'acme.example.com' ? acme : null);
+    },
+    findByHostnames: (hostnames: readonly string[]) => {
+      asked.push(...hostnames);
+      return Promise.resolve(
+        new Map(
+          hostnames.filter((name) => name === 'acme.example.com').map((name) => [name, acme]),
+        ),
+      );
     },
   };
   return { directory: directory as unknown as TenantDirectory, asked };
@@ -125,15 +134,27 @@ describe('TenantResolver.cachedFor', () => {
 describe('TenantResolver, a cached host due to be read again', () => {
   const TTL_MS = 60_000;
 
-  /** A registry answering a new object for acme each time, or failing while `down`. */
+  /**
+   * A registry answering a new object for every host of example.com each time (tenant id: the
+   * host's first label), or failing while `down`. `asked` counts queries, `hosts` what they read.
+   */
   async function resolverOverRegistry() {
-    const state = { asked: 0, down: false };
+    const state = { asked: 0, hosts: 0, down: false };
+    const tenantOf = (hostname: string) => ({ ...acme, id: hostname.split('.')[0] });
     const directory = {
-      findByHostname: () => {
+      findByHostname: (hostname: string) => {
         state.asked += 1;
+        state.hosts += 1;
         return state.down
           ? Promise.reject(new Error('registry unreachable'))
-          : Promise.resolve({ ...acme });
+          : Promise.resolve(tenantOf(hostname));
+      },
+      findByHostnames: (hostnames: readonly string[]) => {
+        state.asked += 1;
+        state.hosts += hostnames.length;
+        return state.down
+          ? Promise.reject(new Error('registry unreachable'))
+          : Promise.resolve(new Map(hostnames.map((name) => [name, tenantOf(name)])));
       },
     } as unknown as TenantDirectory;
     const events = { subscribe: () => Promise.resolve() } as unknown as TenantEvents;
@@ -144,7 +165,8 @@ describe('TenantResolver, a cached host due to be read again', () => {
     await resolver.onModuleInit();
     return { resolver, state };
   }
-  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  /** Long enough for due reads to gather into their query and its answer to be in. */
+  const settle = () => new Promise((resolve) => setTimeout(resolve, REREAD_BATCH_WINDOW_MS + 20));
 
   beforeAll(() => {
     Logger.overrideLogger(false);
@@ -156,6 +178,7 @@ describe('TenantResolver, a cached host due to be read again', () => {
     const start = Date.now();
     const first = await resolver.resolve('acme.example.com');
     expect(state.asked).toBe(1);
+    expect(first?.id).toBe('acme');
 
     // Past its refresh time (at most the TTL), within its expiry (a TTL after that).
     const now = jest.spyOn(Date, 'now').mockReturnValue(start + TTL_MS + 1);
@@ -178,21 +201,48 @@ describe('TenantResolver, a cached host due to be read again', () => {
     await resolver.resolve('acme.example.com');
     state.down = true;
     const now = jest.spyOn(Date, 'now').mockReturnValue(start + TTL_MS + 1);
-    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('a1');
+    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('acme');
     await settle();
     expect(state.asked).toBe(2);
     // Not asked again on every request while the registry is down...
-    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('a1');
+    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('acme');
     await settle();
     expect(state.asked).toBe(2);
     // ...but a second later.
     now.mockReturnValue(start + TTL_MS + 1_002);
-    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('a1');
+    expect(resolver.cached('acme.example.com')?.tenant?.id).toBe('acme');
     await settle();
     expect(state.asked).toBe(3);
     // A TTL past its refresh time the entry is gone: the next request waits for the registry.
     now.mockReturnValue(start + 2 * TTL_MS + 1);
     expect(resolver.cached('acme.example.com')).toBeUndefined();
     await expect(resolver.resolve('acme.example.com')).rejects.toThrow('registry unreachable');
+  });
+
+  it('reads the hosts that fall due together in one query, and each answer reaches its own host', async () => {
+    const { resolver, state } = await resolverOverRegistry();
+    const start = Date.now();
+    const hosts = Array.from({ length: 30 }, (_, index) => `t${index}.example.com`);
+    await Promise.all(hosts.map((host) => resolver.resolve(host)));
+    expect(state.asked).toBe(30);
+    // A host gone from the registry meanwhile: its re-read in the batch drops it.
+    const gone = 't7.example.com';
+    const directory = (resolver as unknown as { directory: TenantDirectory }).directory;
+    const findByHostnames = directory.findByHostnames.bind(directory);
+    jest.spyOn(directory, 'findByHostnames').mockImplementation(async (names) => {
+      const found = await findByHostnames(names);
+      found.delete(gone);
+      return found;
+    });
+
+    jest.spyOn(Date, 'now').mockReturnValue(start + TTL_MS + 1);
+    for (const host of hosts) expect(resolver.cached(host)?.tenant?.id).toBe(host.split('.')[0]);
+    await settle();
+    expect(state.asked).toBe(31); // the 30 due hosts in one query
+    expect(state.hosts).toBe(60);
+    for (const host of hosts.filter((name) => name !== gone)) {
+      expect(resolver.cached(host)?.tenant?.id).toBe(host.split('.')[0]);
+    }
+    expect(resolver.cached(gone)?.tenant).toBe(null);
   });
 });
