@@ -1,9 +1,13 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { preHandlerHookHandler } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DataPlaneConfig } from '@platform/config';
-import { applyFastifyHttpDefaults, fastifyServerOptions, type RawBodyRoute } from '@platform/http';
+import {
+  addRouteHooks,
+  applyFastifyHttpDefaults,
+  fastifyServerOptions,
+  type RawBodyRoute,
+} from '@platform/http';
 import { requestIdFor } from '@platform/observability';
 import { DataPlaneModule } from './app.module';
 import { RateLimitGate } from './rate-limits/rate-limit.gate';
@@ -64,17 +68,10 @@ export async function createDataPlaneApp(config: DataPlaneConfig): Promise<NestF
  * Registered before Nest adds its routes (at init), so every route passes through here.
  */
 function judgeAfterBody(app: NestFastifyApplication, concurrency: TenantConcurrencyGate): void {
-  const afterBody: preHandlerHookHandler = (request, reply, done) =>
-    concurrency.afterBody(request.raw, reply.raw, (error) =>
-      done(error instanceof Error ? error : undefined),
-    );
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .addHook('onRoute', (route) => {
-      const methods = Array.isArray(route.method) ? route.method : [route.method];
-      if (!methods.some((method) => judgedAfterBody(method))) return;
-      const existing = route.preHandler ?? [];
-      route.preHandler = [...(Array.isArray(existing) ? existing : [existing]), afterBody];
-    });
+  addRouteHooks(app.getHttpAdapter().getInstance(), judgedAfterBody, {
+    preHandler: (request, reply, done) =>
+      concurrency.afterBody(request.raw, reply.raw, (error) =>
+        done(error instanceof Error ? error : undefined),
+      ),
+  });
 }

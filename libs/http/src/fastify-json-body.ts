@@ -13,6 +13,7 @@ import {
 } from './json-body.middleware';
 import { isRawBodyRoute, type RawBodyRoute } from './json-only.middleware';
 import { findUnstorableText, unstorableTextError } from './unstorable-text.middleware';
+import { addRouteHooks } from './route-hooks';
 
 /** A body refused while it was read or parsed: its status and our error body, for the filters. */
 export class BodyRejectedException extends HttpException {
@@ -127,25 +128,29 @@ type StashedRequest = IncomingMessage & { [SENT_CONTENT_TYPE]?: string };
  * Fastify answers a Content-Type it cannot read as a media type (`nonsense`) with its own 415
  * before any handler runs. A raw-body route judges its type itself (an upload refuses it with a
  * 400 naming the rule), so Fastify is shown no type for it while it picks a parser, and the
- * handler gets the header back as sent.
+ * handler gets the header back as sent. Hooked on the routes of the raw-body routes' methods
+ * only (a PUT), not on every GET.
  */
 function letRawRoutesJudgeTheirType(
   fastify: FastifyInstance,
   rawBodyRoutes: readonly RawBodyRoute[],
 ): void {
-  fastify.addHook('preParsing', (request, _reply, payload, done) => {
-    const raw = request.raw as StashedRequest;
-    const sent = raw.headers['content-type'];
-    if (sent !== undefined && isRawBodyRoute(raw, rawBodyRoutes)) {
-      raw[SENT_CONTENT_TYPE] = sent;
-      delete raw.headers['content-type'];
-    }
-    done(null, payload);
-  });
-  fastify.addHook('preValidation', (request, _reply, done) => {
-    const raw = request.raw as StashedRequest;
-    const sent = raw[SENT_CONTENT_TYPE];
-    if (sent !== undefined) raw.headers['content-type'] = sent;
-    done();
+  const methods = new Set(rawBodyRoutes.map((route) => route.method));
+  addRouteHooks(fastify, (method) => methods.has(method), {
+    preParsing: (request, _reply, payload, done) => {
+      const raw = request.raw as StashedRequest;
+      const sent = raw.headers['content-type'];
+      if (sent !== undefined && isRawBodyRoute(raw, rawBodyRoutes)) {
+        raw[SENT_CONTENT_TYPE] = sent;
+        delete raw.headers['content-type'];
+      }
+      done(null, payload);
+    },
+    preValidation: (request, _reply, done) => {
+      const raw = request.raw as StashedRequest;
+      const sent = raw[SENT_CONTENT_TYPE];
+      if (sent !== undefined) raw.headers['content-type'] = sent;
+      done();
+    },
   });
 }

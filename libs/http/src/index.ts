@@ -35,3 +35,4 @@ export {
 export { applyServerTimeouts } from './server-timeouts';
 export { answerUnmetExpectations, HTTP_SERVER_OPTIONS } from './protocol-refusals';
 export { strictCorsOptions } from './strict-cors.options';
+export { addRouteHooks, type RouteHooks } from './route-hooks';
