@@ -15,6 +15,7 @@ import {
   startServerChild,
   type ServerChild,
 } from './lib/child-server';
+import type { GcPauses, PausesMessage } from './lib/child-ipc';
 import { probeBackendCpu } from './lib/backend-cpu';
 import { mapLimit, sleep } from './lib/concurrency';
 import { HostClient } from './lib/http-client';
@@ -65,6 +66,12 @@ interface ThroughputRun extends LoadResult {
   readonly serverRssMb: number;
   /** 1-minute load average when the run started: others' work on the 2 cores shows up here. */
   readonly loadAverageAtStart: number;
+  /**
+   * What kept the server's own event loop from answering during the window: how late it ran
+   * (p99, max; sampled every 5 ms) and its garbage collections. A server whose p99 latency is
+   * worse than its throughput explains shows it here, or not (the wait is elsewhere).
+   */
+  readonly pauses: Omit<PausesMessage, 'type'>;
 }
 
 interface MemoryPoint {
@@ -207,8 +214,11 @@ async function measureWindow(
   const hitsBefore = await readBufferHits(settings.databaseUrl);
   const cpuBefore = child.cpuMs();
   const postgresCpuBefore = readPostgresCpuMs();
+  child.startPauses();
   const result = await runLoad({ ...load, durationSeconds: settings.durationSeconds });
   const serverCpuMs = child.cpuMs() - cpuBefore;
+  const { loopDelayMs, minorGc, majorGc } = await child.pauses();
+  const pauses = { loopDelayMs, minorGc, majorGc };
   const postgresCpuMs = readPostgresCpuMs() - postgresCpuBefore;
   const ownBackendsCpuMs = await ownBackends.read();
   await ownBackends.close();
@@ -232,12 +242,15 @@ async function measureWindow(
     loadGeneratorCpuMsPerRequest: perRequest(result.loadGeneratorCpuMs),
     serverRssMb: mb(child.rssBytes()),
     loadAverageAtStart,
+    pauses,
   };
   log(
     `  round ${round} ${spec.label.padEnd(36)} ${run.requestsPerSecond.toFixed(0).padStart(6)} req/s` +
       `  p99 ${run.latencyMs.p99.toFixed(1).padStart(5)} ms  CPU ms/req: server ${run.serverCpuMsPerRequest.toFixed(3)}` +
       ` postgres ${run.postgresCpuMsPerRequest.toFixed(3)} (own backends ${run.ownBackendsCpuMsPerRequest.toFixed(3)})` +
       ` load generator ${run.loadGeneratorCpuMsPerRequest.toFixed(3)}; buffer hits/req ${run.bufferHitsPerRequest.toFixed(1)}` +
+      `; loop delay p99 ${pauses.loopDelayMs.p99.toFixed(1)} max ${pauses.loopDelayMs.max.toFixed(0)} ms` +
+      `; GC ${gcLine(pauses.minorGc)} minor, ${gcLine(pauses.majorGc)} major` +
       `; load avg ${loadAverageAtStart.toFixed(1)}`,
   );
   return run;
@@ -383,6 +396,11 @@ async function roundTripPhase(
   return results;
 }
 
+/** `count x, total ms (longest ms)` of one kind of collection in a window. */
+function gcLine(gc: GcPauses): string {
+  return `${gc.count}x ${gc.totalMs.toFixed(0)} ms (longest ${gc.longestMs.toFixed(1)})`;
+}
+
 /** Per server, the median of each figure over its windows (the runs themselves are in the JSON). */
 function typicalRun(runs: readonly ThroughputRun[], key: ServerKey) {
   const own = runs.filter((run) => run.server === key);
@@ -397,6 +415,13 @@ function typicalRun(runs: readonly ThroughputRun[], key: ServerKey) {
     loadGeneratorCpuMsPerRequest: of((run) => run.loadGeneratorCpuMsPerRequest),
     bufferHitsPerRequest: of((run) => run.bufferHitsPerRequest),
     serverRssMb: Math.max(...own.map((run) => run.serverRssMb)),
+    loopDelayP99Ms: of((run) => run.pauses.loopDelayMs.p99),
+    loopDelayMaxMs: of((run) => run.pauses.loopDelayMs.max),
+    /** GC pause time per second of window, both kinds. */
+    gcMsPerSecond: of(
+      (run) => (run.pauses.minorGc.totalMs + run.pauses.majorGc.totalMs) / run.seconds,
+    ),
+    longestGcMs: of((run) => Math.max(run.pauses.minorGc.longestMs, run.pauses.majorGc.longestMs)),
   };
 }
 
@@ -520,6 +545,16 @@ function printSummary(
           `${run.ownBackendsCpuMsPerRequest.toFixed(3).padStart(10)}` +
           `${run.loadGeneratorCpuMsPerRequest.toFixed(3).padStart(10)}` +
           `${run.serverRssMb.toFixed(1).padStart(9)}`,
+      );
+    }
+    log('');
+    log('pauses of the server itself (medians of its windows)');
+    for (const spec of specs) {
+      const run = throughput.typical[spec.key];
+      log(
+        `  ${spec.label.padEnd(38)} event loop late: p99 ${run.loopDelayP99Ms.toFixed(1)} ms, ` +
+          `max ${run.loopDelayMaxMs.toFixed(0)} ms; GC ${run.gcMsPerSecond.toFixed(0)} ms/s, ` +
+          `longest ${run.longestGcMs.toFixed(1)} ms`,
       );
     }
     log('');

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildMessage, MemoryMessage, ParentMessage } from './child-ipc';
+import type { ChildMessage, MemoryMessage, ParentMessage, PausesMessage } from './child-ipc';
 
 const REPO_ROOT = join(__dirname, '..', '..');
 const START_TIMEOUT_MS = 90_000;
@@ -28,6 +28,10 @@ export interface ServerChild {
   cpuMs(): number;
   /** The child's process.memoryUsage() after a full GC (when started with --expose-gc). */
   memoryAfterGc(): Promise<MemoryMessage>;
+  /** Starts counting the child's pauses (event-loop delay, GC) afresh. */
+  startPauses(): void;
+  /** The child's pauses since `startPauses`. */
+  pauses(): Promise<PausesMessage>;
   stop(): Promise<void>;
 }
 
@@ -98,21 +102,30 @@ export async function startServerChild(options: StartOptions): Promise<ServerChi
     url: `http://127.0.0.1:${port}`,
     rssBytes: () => readRssBytes(pid),
     cpuMs: () => readCpuMs(pid),
-    memoryAfterGc: () =>
-      new Promise<MemoryMessage>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('no memory report within 10 s')), 10_000);
-        const onMessage = (message: ChildMessage) => {
-          if (message.type !== 'memory') return;
-          clearTimeout(timer);
-          child.off('message', onMessage);
-          resolve(message);
-        };
-        child.on('message', onMessage);
-        const request: ParentMessage = { type: 'memory' };
-        child.send(request);
-      }),
+    memoryAfterGc: () => ask<MemoryMessage>(child, 'memory'),
+    startPauses: () => {
+      const request: ParentMessage = { type: 'pauses-start' };
+      child.send(request);
+    },
+    pauses: () => ask<PausesMessage>(child, 'pauses'),
     stop: () => stopChild(child),
   };
+}
+
+/** Sends the child a request and waits for its answer of the same type. */
+function ask<T extends ChildMessage>(child: ChildProcess, type: T['type'] & ParentMessage['type']) {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${type} report within 10 s`)), 10_000);
+    const onMessage = (message: ChildMessage) => {
+      if (message.type !== type) return;
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      resolve(message as T);
+    };
+    child.on('message', onMessage);
+    const request: ParentMessage = { type };
+    child.send(request);
+  });
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
