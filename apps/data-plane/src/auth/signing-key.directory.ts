@@ -53,7 +53,8 @@ export class SigningKeyDirectory {
    */
   async keysOfTenants(tenantIds: readonly string[]): Promise<Map<string, SigningKey[]>> {
     const { rows } = await this.clusters.pool('main').query<KeyRow>(
-      `SELECT tenant_id, kid, secret_sealed, retire_at FROM ${PLATFORM_SCHEMA}.tenant_signing_keys
+      `SELECT tenant_id, kid, secret_sealed, retire_at
+         FROM ${PLATFORM_SCHEMA}.tenant_signing_keys
         WHERE tenant_id = ANY($1::uuid[]) AND (retire_at IS NULL OR retire_at > now())`,
       [tenantIds],
     );

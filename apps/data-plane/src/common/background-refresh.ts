@@ -52,9 +52,10 @@ export const REREAD_BATCH_MAX = 500;
  * REREAD_BATCH_WINDOW_MS. A replica's entries fall due in a steady stream (a thousand active
  * tenants: ~130 hosts and ~130 key sets a second with a 30 s TTL), and one query each was a
  * statement, a round trip and a plan apiece: in the windows they fell in, the data plane's own
- * PostgreSQL time per request went from ~0.13 to 0.18-0.28 ms (`npm run bench`, README "VM M"). Nobody waits on these reads, so the window
- * costs no request anything; it delays the backstop for a lost change message by that much.
- * `readMany` answers the keys it found; the others read as `absent`.
+ * PostgreSQL time per request went from ~0.13 to 0.18-0.28 ms (`npm run bench`, README "VM M").
+ * Nobody waits on these reads, so the window costs no request anything; it delays the backstop
+ * for a lost change message by that much. `readMany` answers the keys it found; the others read
+ * as `absent`.
  */
 export function batchedRereads<K, V>(
   readMany: (keys: readonly K[]) => Promise<ReadonlyMap<K, V>>,
