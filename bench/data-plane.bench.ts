@@ -209,6 +209,8 @@ async function measureWindow(
   settings: BenchSettings,
 ): Promise<ThroughputRun> {
   const { spec, child, load } = server;
+  if (settings.leadInSeconds > 0)
+    await runLoad({ ...load, durationSeconds: settings.leadInSeconds });
   const loadAverageAtStart = loadavg()[0] ?? 0;
   const ownBackends = await probeBackendCpu(settings.databaseUrl, [spec.applicationName]);
   const hitsBefore = await readBufferHits(settings.databaseUrl);
@@ -614,7 +616,7 @@ async function main(): Promise<void> {
   const settings = loadBenchSettings();
   log(
     `bench: ${settings.tenants} tenants, load over ${settings.loadTenants}, ${settings.connections} connections, ` +
-      `warm-up ${settings.warmupSeconds} s steps until ${settings.warmupRequests} requests + ${settings.durationSeconds} s per run, ${settings.rounds} round(s)`,
+      `warm-up ${settings.warmupSeconds} s steps until ${settings.warmupRequests} requests + ${settings.durationSeconds} s per run after ${settings.leadInSeconds} s of lead-in, ${settings.rounds} round(s)`,
   );
   log('== setup');
   const fleet = await prepareFleet(settings, log);
@@ -643,7 +645,8 @@ async function main(): Promise<void> {
     log(
       `== throughput: (1), (2), (3) side by side, each warmed until it answered ` +
         `${settings.warmupRequests} requests (${settings.warmupSeconds} s steps), then ` +
-        `${settings.rounds} rounds of ${settings.durationSeconds} s windows in turn`,
+        `${settings.rounds} rounds of ${settings.durationSeconds} s windows in turn, each after ` +
+        `${settings.leadInSeconds} s of unmeasured load on the same server`,
     );
     runs.push(...(await throughputPhase(specs, settings, loadTenants)));
     throughput = summariseThroughput(runs, settings.rounds);

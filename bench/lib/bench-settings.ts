@@ -25,6 +25,13 @@ export interface BenchSettings {
   /** Warm-up goes on (in warm-up-length steps) until the server has answered this many. */
   readonly warmupRequests: number;
   readonly durationSeconds: number;
+  /**
+   * Unmeasured load on a server right before each of its windows. Without it a window began on
+   * a process another server's window had just left the cores to: in the palindrome order the
+   * servers at either end ran two windows in a row, and their second one was ~15 % cheaper per
+   * request than their first (stop 24, VM N), which the server in the middle never got.
+   */
+  readonly leadInSeconds: number;
   readonly connections: number;
   readonly rounds: number;
   /** Worker contexts (4 jobs each) that provision missing tenants. */
@@ -63,6 +70,7 @@ export function loadBenchSettings(): BenchSettings {
     warmupSeconds: intFrom('BENCH_WARMUP_S', 10, 0, 600),
     warmupRequests: intFrom('BENCH_WARMUP_REQUESTS', 20_000, 0, 10_000_000),
     durationSeconds: intFrom('BENCH_DURATION_S', 5, 1, 3_600),
+    leadInSeconds: intFrom('BENCH_LEAD_IN_S', 2, 0, 600),
     connections: intFrom('BENCH_CONNECTIONS', 32, 1, 1_000),
     rounds: intFrom('BENCH_ROUNDS', 8, 1, 50),
     provisioningWorkers: intFrom('BENCH_PROVISION_WORKERS', 3, 1, 16),
